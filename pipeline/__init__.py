@@ -1,0 +1,12 @@
+"""zhen: segment Chinese documents, translate them with MarianMT, write TMX and PO.
+
+The stages, each a module over the data model in :mod:`pipeline.data`:
+
+    textio.read_document → segment.segment → translate.Translator
+        → align.align → tmx.write_tmx / po.write_po
+
+:mod:`pipeline.run` chains them for one document; :mod:`pipeline.cli` is the
+command line on top.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,80 @@
+"""The data that flows between the stages.
+
+    Document ──segment──▶ Sentence* ──translate──▶ Translation*
+             ──align──▶ Pair* ──group──▶ Unit* ──▶ TMX, PO
+
+All of it is immutable: a stage returns new values and never edits its input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Document:
+    """A decoded input document.
+
+    ``text`` is the decoded text with line ends normalised to ``\\n`` and
+    control characters removed (see :func:`pipeline.textio.decode`); sentence
+    spans index into it.
+    """
+
+    path: str  # as given by the user; used in PO references
+    name: str  # output file stem: the file name without its last extension
+    text: str
+    encoding: str  # the encoding it was decoded from
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One segment of a document: ``text == document.text[start:end]``."""
+
+    text: str
+    start: int
+    end: int
+    line: int  # 1-based line of ``start``, for ``#:`` references
+    paragraph: int  # 0-based index of the paragraph (input line) it belongs to
+
+
+@dataclass(frozen=True)
+class Translation:
+    """The model's output for one source sentence."""
+
+    text: str
+    pieces: int = 1  # >1 when the sentence was split to fit the model
+    truncated: bool = False  # the decoder stopped at its length limit
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A source sentence aligned with its translation, and how far to trust it."""
+
+    source: Sentence
+    translation: Translation
+    confidence: float  # in [0, 1]; 1 means no warning sign was found
+    warnings: tuple[str, ...] = ()  # why the translation may be wrong
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One translation unit of the outputs: a unique source sentence.
+
+    A sentence that occurs several times in a document is one unit (``msgfmt``
+    rejects duplicate msgids, and a TM wants one entry) with every location.
+    """
+
+    source: str
+    target: str
+    confidence: float
+    warnings: tuple[str, ...]
+    locations: tuple[tuple[str, int], ...]  # (path, line) of each occurrence
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where the outputs came from, for headers and comments."""
+
+    model: str  # hub id or directory the translations came from
+    created: datetime  # timezone-aware UTC

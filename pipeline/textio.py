@@ -1,0 +1,198 @@
+"""Input decoding and safe output writing: the I/O edges of the pipeline."""
+
+from __future__ import annotations
+
+import codecs
+import functools
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+from .data import Document
+from .errors import ZhenError
+
+# Line separators other than \n that Python's str.splitlines() honours.
+_LINE_BREAKS = re.compile(r"\r\n|[\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+# Characters that XML 1.0 forbids or that have no place in text (C0/C1
+# controls other than tab and newline, DEL, noncharacters). msgfmt and CAT
+# tools choke on them, so they never get past the reader or the writers.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
+
+_BOMS = (  # longest first: the UTF-32 LE BOM starts with the UTF-16 LE one
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_LEGACY_CHINESE = ("gb18030", "big5")
+
+
+def remove_control_chars(text: str) -> str:
+    """Drop characters that must not reach a TMX or PO file."""
+    return _CONTROL.sub("", text)
+
+
+def clean_segment(text: str) -> str:
+    """A segment as written to TMX and PO: no control characters, no outer spaces."""
+    return remove_control_chars(text).strip()
+
+
+def normalize_text(text: str) -> str:
+    """Normalise line ends to ``\\n`` and drop control characters."""
+    return remove_control_chars(_LINE_BREAKS.sub("\n", text))
+
+
+def read_document(path: str | Path, encoding: str | None = None) -> Document:
+    """Read and decode a plain-text document (see :func:`decode`); ``-`` is stdin."""
+    if str(path) == "-":
+        text, used = decode(sys.stdin.buffer.read(), encoding, source="stdin")
+        return Document(path="stdin", name="stdin", text=text, encoding=used)
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise ZhenError(f"cannot read {path}: {err.strerror or err}") from None
+    text, used = decode(data, encoding, source=str(path))
+    return Document(path=path.as_posix(), name=path.stem, text=text, encoding=used)
+
+
+def decode(data: bytes, encoding: str | None = None, source: str = "input") -> tuple[str, str]:
+    """Decode ``data`` and return ``(normalised text, encoding used)``.
+
+    With ``encoding`` the bytes must decode strictly in it. Otherwise: a BOM
+    decides; then UTF-8; then UTF-16 without BOM; then GB18030 or Big5,
+    whichever reads as more common Chinese. Anything else is an error, never
+    mojibake.
+    """
+    if encoding:
+        return normalize_text(_decode_strict(data, encoding, source)), encoding
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return normalize_text(_decode_strict(data, codec, source)), codec
+    for codec in _utf16_guess(data):
+        try:
+            return normalize_text(data.decode(codec)), codec
+        except UnicodeDecodeError:
+            pass
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        # Not UTF-8: binary data, or a legacy encoding (which has no NULs).
+        if b"\x00" in data[:8192] or _control_share(data) > 0.01:
+            raise ZhenError(f"{source} looks like a binary file, not plain text") from None
+        return _decode_legacy_chinese(data, source)
+    # Valid UTF-8 may hold a stray control character (it is dropped), but a
+    # file that is mostly control bytes (zeros, say) is not text.
+    if _control_share(data) > 0.1:
+        raise ZhenError(f"{source} looks like a binary file, not plain text")
+    return normalize_text(text), "utf-8"
+
+
+def _decode_strict(data: bytes, encoding: str, source: str) -> str:
+    try:
+        return data.decode(encoding)
+    except LookupError:
+        raise ZhenError(f"unknown encoding {encoding!r}") from None
+    except UnicodeDecodeError as err:
+        raise ZhenError(
+            f"{source} is not valid {encoding}: byte 0x{data[err.start]:02x} at offset "
+            f"{err.start} cannot be decoded (pass the right --encoding)"
+        ) from None
+
+
+def _utf16_guess(data: bytes) -> list[str]:
+    """UTF-16 without a BOM shows as NUL bytes in every other position."""
+    if len(data) % 2 or b"\x00" not in data:
+        return []
+    sample = data[:4096]
+    even_nuls, odd_nuls = sample[0::2].count(0), sample[1::2].count(0)
+    half = len(sample) // 2
+    # Chinese text has few NULs in either half; ASCII-heavy text many in one.
+    if odd_nuls > 0.3 * half and even_nuls < 0.05 * half:
+        return ["utf-16-le"]
+    if even_nuls > 0.3 * half and odd_nuls < 0.05 * half:
+        return ["utf-16-be"]
+    return []
+
+
+def _control_share(data: bytes) -> float:
+    """The share of control bytes (other than line and page breaks) in the first 8 KB."""
+    sample = data[:8192]
+    controls = sum(1 for b in sample if b < 32 and b not in b"\t\n\r\f\v")
+    return controls / max(1, len(sample))
+
+
+def _decode_legacy_chinese(data: bytes, source: str) -> tuple[str, str]:
+    # charset-normalizer and chardet guess wrong on short Chinese texts (a
+    # headline in GBK comes out as UTF-16 or Big5), so decide between the two
+    # legacy encodings ourselves: the right decoding reads as common Chinese,
+    # the wrong one as rare or traditional/simplified-mixed characters.
+    scored = []
+    for codec in _LEGACY_CHINESE:
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        scored.append((_common_hanzi_share(text), codec, text))
+    if not scored:
+        raise ZhenError(
+            f"{source} is not UTF-8, UTF-16, GB18030 or Big5 text; "
+            "if it is text in another encoding, pass --encoding"
+        )
+    share, codec, text = max(scored, key=lambda s: s[0])  # ties: GB18030, listed first
+    if share < 0.5:
+        raise ZhenError(
+            f"cannot tell the encoding of {source} (it does not read as Chinese in "
+            "GB18030 or Big5); pass --encoding"
+        )
+    return normalize_text(text), codec
+
+
+def _common_hanzi_share(text: str) -> float:
+    hanzi = [c for c in text if "\u3400" <= c <= "\u9fff"]
+    if not hanzi:
+        return 0.0
+    common = _common_hanzi()
+    return sum(c in common for c in hanzi) / len(hanzi)
+
+
+@functools.cache
+def _common_hanzi() -> frozenset[str]:
+    """The everyday characters: GB2312 level 1 (3,755) and Big5 level 1 (5,401)."""
+    chars = set()
+    for lead in range(0xB0, 0xD8):
+        for trail in range(0xA1, 0xFF):
+            chars.update(bytes([lead, trail]).decode("gb2312", errors="ignore"))
+    for lead in range(0xA4, 0xC7):
+        for trail in [*range(0x40, 0x7F), *range(0xA1, 0xFF)]:
+            chars.update(bytes([lead, trail]).decode("big5", errors="ignore"))
+    return frozenset(chars)
+
+
+def atomic_write(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so readers see the old file or the new, never half.
+
+    The bytes go to a temporary file in the same directory, are flushed to
+    disk, and the file is renamed over ``path`` (atomic on POSIX).
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
