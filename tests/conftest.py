@@ -1,0 +1,58 @@
+"""Shared fixtures: tiny MarianMT models built on the fly, and external checkers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+import tiny_marian  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "corpus" / "xiaomi-ecosystem-interview.zh.txt"
+TMX_DTD = Path(__file__).parent / "tmx14.dtd"
+
+# CI sets this so that a missing checker (msgfmt, OmegaT) fails the run
+# instead of skipping the test that needs it.
+REQUIRE_TOOLS = os.environ.get("ZHEN_REQUIRE_TOOLS") == "1"
+
+
+def require_tool(name: str) -> str:
+    """Path of an external program, or skip (fail under ZHEN_REQUIRE_TOOLS=1)."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed"
+        if REQUIRE_TOOLS:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A tiny random MarianMT directory; 128 positions, so long sentences get split."""
+    return tiny_marian.build(tmp_path_factory.mktemp("tiny-marian"))
+
+
+@pytest.fixture(scope="session")
+def translator(tiny_model):
+    from pipeline.translate import DecodingOptions, Translator
+
+    return Translator.load(str(tiny_model), DecodingOptions(device="cpu"))
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, stdin: bytes | None = None):
+    """Run ``python -m pipeline ARGS`` the way a user would; return the CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *map(str, args)],
+        cwd=cwd or ROOT,
+        env={**os.environ, **(env or {})},
+        input=stdin,
+        capture_output=True,
+        timeout=600,
+    )
