@@ -1,0 +1,147 @@
+"""Stage 3: pair each source sentence with its translation and score the pair.
+
+The confidence is a product of factors in [0, 1], one per check below. Each
+check needs no reference translation, only the source and the output; a
+factor under 1 comes with a warning a reviewer can read in the PO comment.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+
+from .data import Pair, Sentence, Translation, Unit
+
+# English characters (spaces aside) per Chinese character in zh→en
+# translation, and how much that varies: log(actual/expected) has a spread of
+# about sqrt(0.1² + 0.6/n) for n Chinese characters (measured on machine
+# translations of Chinese literary text; short sentences vary more).
+CHARS_PER_HANZI = 3.3
+_RATIO_SPREAD_FLOOR, _RATIO_SPREAD_PER_CHAR = 0.1, 0.6
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]")
+# A number, unless it is a month ("7月" comes out as "July").
+_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*(?!\d|\s*月)")
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+")
+_WORD = re.compile(r"\w+")
+
+Check = tuple[float, str | None]  # (factor, warning)
+
+
+def align(sentences: Sequence[Sentence], translations: Sequence[Translation]) -> list[Pair]:
+    """Pair sentences with their translations, in order, and score each pair."""
+    if len(sentences) != len(translations):
+        raise ValueError(f"{len(sentences)} sentences but {len(translations)} translations")
+    return [_pair(s, t) for s, t in zip(sentences, translations)]
+
+
+def _pair(sentence: Sentence, translation: Translation) -> Pair:
+    confidence, warnings = score(sentence.text, translation)
+    return Pair(sentence, translation, confidence, warnings)
+
+
+def score(source: str, translation: Translation) -> tuple[float, tuple[str, ...]]:
+    """Return ``(confidence, warnings)`` for one translated sentence."""
+    if not translation.text:
+        return (0.0, ("the translation is empty",)) if source.strip() else (1.0, ())
+    checks = [
+        check(source, translation)
+        for check in (
+            _length_ratio,
+            _untranslated,
+            _repetition,
+            _numbers_kept,
+            _latin_words_kept,
+            _truncation,
+            _split,
+        )
+    ]
+    confidence = math.prod(factor for factor, _ in checks)
+    return round(confidence, 3), tuple(warning for _, warning in checks if warning)
+
+
+def _length_ratio(source: str, translation: Translation) -> Check:
+    han = len(_HAN.findall(source))
+    other = len("".join(source.split())) - han
+    expected = CHARS_PER_HANZI * han + other
+    actual = len("".join(translation.text.split()))
+    spread = math.sqrt(_RATIO_SPREAD_FLOOR**2 + _RATIO_SPREAD_PER_CHAR / max(han, 1))
+    z = math.log(actual / expected) / spread
+    if abs(z) <= 2:
+        return 1.0, None
+    factor = math.exp(-0.5 * (abs(z) - 2) ** 2)
+    if factor > 0.5:
+        return factor, None
+    kind = "long" if z > 0 else "short"
+    return factor, f"unusually {kind}: {actual} characters where about {expected:.0f} are usual"
+
+
+def _untranslated(source: str, translation: Translation) -> Check:
+    left = _HAN.findall(translation.text)
+    if not left:
+        return 1.0, None
+    share = len(left) / len("".join(translation.text.split()))
+    return max(0.0, 1 - 3 * share), f"Chinese left untranslated: {''.join(left)[:20]}"
+
+
+def _repetition(source: str, translation: Translation) -> Check:
+    words = _WORD.findall(translation.text.lower())
+    trigrams = list(zip(words, words[1:], words[2:]))
+    repeats = len(trigrams) - len(set(trigrams))
+    if repeats < 2:
+        return 1.0, None
+    share = repeats / len(trigrams)
+    if share < 0.2:
+        return 1 - share, None
+    phrase = " ".join(Counter(trigrams).most_common(1)[0][0])
+    return max(0.0, 1 - share), f"repeats itself ({phrase!r}…): possible decoding loop"
+
+
+def _numbers_kept(source: str, translation: Translation) -> Check:
+    numbers = set(_NUMBER.findall(unicodedata.normalize("NFKC", source)))
+    target = unicodedata.normalize("NFKC", translation.text).replace(",", "")
+    missing = sorted(n for n in numbers if n.replace(",", "") not in target)
+    if not missing:
+        return 1.0, None
+    return 1 - 0.5 * len(missing) / len(numbers), f"numbers missing: {', '.join(missing)}"
+
+
+def _latin_words_kept(source: str, translation: Translation) -> Check:
+    words = set(_LATIN_WORD.findall(source))
+    target = translation.text.lower()
+    missing = sorted(w for w in words if w.lower() not in target)
+    if not missing:
+        return 1.0, None
+    return 1 - 0.3 * len(missing) / len(words), f"names or terms missing: {', '.join(missing)}"
+
+
+def _truncation(source: str, translation: Translation) -> Check:
+    if not translation.truncated:
+        return 1.0, None
+    return 0.5, "the model stopped at its length limit: the end may be missing"
+
+
+def _split(source: str, translation: Translation) -> Check:
+    if translation.pieces == 1:
+        return 1.0, None
+    return 0.9, f"too long for the model: translated in {translation.pieces} pieces and joined"
+
+
+def group_units(pairs: Sequence[Pair], path: str) -> list[Unit]:
+    """Merge pairs with the same source sentence into one unit, in first-seen order."""
+    groups: dict[str, list[Pair]] = {}
+    for pair in pairs:
+        groups.setdefault(pair.source.text, []).append(pair)
+    return [
+        Unit(
+            source=source,
+            target=same[0].translation.text,
+            confidence=same[0].confidence,
+            warnings=same[0].warnings,
+            locations=tuple((path, p.source.line) for p in same),
+        )
+        for source, same in groups.items()
+    ]
