@@ -1,0 +1,70 @@
+"""Stage 4b: write translation units as a gettext PO file for review.
+
+One entry per unique source sentence: ``msgid`` is the Chinese, ``msgstr``
+the machine translation, flagged ``fuzzy`` so that Poedit, Lokalize and
+Weblate show it as a draft to review. The ``#.`` comment says which model
+wrote it, how confident the checks are, and why it may be wrong; ``#:``
+references point to every line the sentence occurs on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import polib
+
+from . import __version__
+from .data import Provenance, Unit
+from .textio import atomic_write, clean_segment
+
+
+def write_po(units: Sequence[Unit], path: str | Path, provenance: Provenance, source_path: str) -> None:
+    """Write ``units`` to ``path`` atomically."""
+    atomic_write(path, str(po_file(units, provenance, source_path)).encode("utf-8"))
+
+
+def po_file(units: Sequence[Unit], provenance: Provenance, source_path: str) -> polib.POFile:
+    po = polib.POFile(wrapwidth=78)
+    po.header = (
+        f"Machine translation of {source_path} (Chinese) into English by zhen.\n"
+        "Entries flagged fuzzy are unreviewed machine drafts: correct them and\n"
+        "remove the fuzzy flag to approve them."
+    )
+    date = provenance.created.strftime("%Y-%m-%d %H:%M%z")
+    po.metadata = {
+        "Project-Id-Version": Path(source_path).name,
+        "POT-Creation-Date": date,
+        "PO-Revision-Date": date,
+        "Last-Translator": f"zhen {__version__} (machine translation)",
+        "Language-Team": "English",
+        "Language": "en",
+        "MIME-Version": "1.0",
+        "Content-Type": "text/plain; charset=UTF-8",
+        "Content-Transfer-Encoding": "8bit",
+        "Plural-Forms": "nplurals=2; plural=(n != 1);",
+        "X-Generator": f"zhen {__version__}",
+        "X-Source-Language": "zh_CN",
+    }
+    for unit in units:
+        po.append(
+            polib.POEntry(
+                msgid=clean_segment(unit.source),
+                msgstr=clean_segment(unit.target),
+                flags=["fuzzy"],
+                comment=_comment(unit, provenance),
+                occurrences=[(_reference_path(path), str(line)) for path, line in unit.locations],
+            )
+        )
+    return po
+
+
+def _reference_path(path: str) -> str:
+    """GNU gettext (0.20+) wraps file names containing spaces in U+2068…U+2069."""
+    return f"\u2068{path}\u2069" if any(c.isspace() for c in path) else path
+
+
+def _comment(unit: Unit, provenance: Provenance) -> str:
+    lines = [f"Machine translation by {provenance.model}; confidence {unit.confidence:.2f}"]
+    lines += [f"Check: {warning}" for warning in unit.warnings]
+    return clean_segment("\n".join(lines))

@@ -1,0 +1,126 @@
+import subprocess
+from datetime import datetime, timezone
+
+import polib
+import pytest
+from lxml import etree
+
+from conftest import TMX_DTD, require_tool
+from pipeline.data import Provenance, Unit
+from pipeline.po import po_file, write_po
+from pipeline.tmx import tmx_bytes, write_tmx
+
+PROVENANCE = Provenance(model="Helsinki-NLP/opus-mt-zh-en", created=datetime(2026, 11, 26, 8, 30, tzinfo=timezone.utc))
+HOSTILE = [
+    ("正常的句子。", "A normal sentence."),
+    ("</seg></tuv><tuv xml:lang=\"en\"><seg>注入", "</seg> injection & <b>bold</b>"),
+    ("CDATA 结尾 ]]> 和 &amp; 实体", "CDATA end ]]> and &amp; entity"),
+    ('"\n#, fuzzy\nmsgid "伪造的条目', 'forged "entry"\n#~ msgstr "x"'),
+    ("占位符 %s 和 {name} 和 %(count)d", "placeholders %s and {name} and %(count)d"),
+    ("控制字符\x00\x07\x1b\ufffe", "control\x0b characters\x1f"),
+    ("反斜杠 \\n 和制表符\t", "backslash \\n and tab\t"),
+]
+
+
+def units_of(pairs):
+    return [
+        Unit(source=s, target=t, confidence=0.5, warnings=("numbers missing: 80",), locations=(("a b.txt", i + 1),))
+        for i, (s, t) in enumerate(pairs)
+    ]
+
+
+def expected_text(text):
+    """What a writer keeps: control characters dropped, outer whitespace trimmed."""
+    return "".join(c for c in text if c in "\t\n" or (ord(c) >= 32 and c != "\ufffe")).strip()
+
+
+def test_tmx_is_valid_tmx_14b():
+    root = etree.fromstring(tmx_bytes(units_of(HOSTILE), PROVENANCE))
+    dtd = etree.DTD(str(TMX_DTD))
+    assert dtd.validate(root), dtd.error_log.filter_from_errors()
+    header = root.find("header")
+    assert header.attrib == {
+        "creationtool": "zhen",
+        "creationtoolversion": header.get("creationtoolversion"),
+        "segtype": "sentence",
+        "o-tmf": "zhen",
+        "adminlang": "en",
+        "srclang": "zh-CN",
+        "datatype": "plaintext",
+        "creationdate": "20261126T083000Z",
+    }
+
+
+def test_tmx_round_trips_hostile_text_exactly():
+    root = etree.fromstring(tmx_bytes(units_of(HOSTILE), PROVENANCE))
+    tus = root.findall("body/tu")
+    assert len(tus) == len(HOSTILE)
+    lang = "{http://www.w3.org/XML/1998/namespace}lang"
+    for tu, (source, target) in zip(tus, HOSTILE):
+        tuvs = tu.findall("tuv")
+        assert [t.get(lang) for t in tuvs] == ["zh-CN", "en"]
+        assert [t.findtext("seg") for t in tuvs] == [expected_text(source), expected_text(target)]
+        props = {p.get("type"): p.text for p in tu.findall("prop")}
+        assert props == {"x-zhen-confidence": "0.500", "x-zhen-model": "Helsinki-NLP/opus-mt-zh-en"}
+        assert [n.text for n in tu.findall("note")] == ["numbers missing: 80"]
+
+
+def test_tmx_is_read_by_translate_toolkit(tmp_path):
+    from translate.storage import tmx
+
+    path = tmp_path / "x.tmx"
+    write_tmx(units_of(HOSTILE), path, PROVENANCE)
+    store = tmx.tmxfile.parsefile(str(path))
+    assert [(u.source, u.target) for u in store.units] == [
+        (expected_text(s), expected_text(t)) for s, t in HOSTILE
+    ]
+
+
+def test_po_round_trips_hostile_text_exactly(tmp_path):
+    path = tmp_path / "x.po"
+    write_po(units_of(HOSTILE), path, PROVENANCE, "corpus/a b.txt")
+    po = polib.pofile(str(path))
+    assert [(e.msgid, e.msgstr) for e in po] == [(expected_text(s), expected_text(t)) for s, t in HOSTILE]
+    assert all(e.fuzzy for e in po)
+    assert po[0].comment == "Machine translation by Helsinki-NLP/opus-mt-zh-en; confidence 0.50\nCheck: numbers missing: 80"
+    # A file name with a space is isolated the way GNU gettext does it.
+    assert "#: \u2068a b.txt\u2069:2\n" in path.read_text(encoding="utf-8")
+
+
+def test_po_header():
+    po = po_file(units_of(HOSTILE[:1]), PROVENANCE, "corpus/doc.zh.txt")
+    meta = po.metadata
+    assert meta["Language"] == "en"
+    assert meta["Content-Type"] == "text/plain; charset=UTF-8"
+    assert meta["Plural-Forms"] == "nplurals=2; plural=(n != 1);"
+    assert meta["X-Generator"].startswith("zhen ")
+    assert meta["PO-Revision-Date"] == "2026-11-26 08:30+0000"
+    assert "fuzzy" in po.header
+
+
+def test_msgfmt_accepts_the_po(tmp_path):
+    msgfmt = require_tool("msgfmt")
+    path = tmp_path / "x.po"
+    write_po(units_of(HOSTILE), path, PROVENANCE, "corpus/doc.zh.txt")
+    result = subprocess.run(
+        [msgfmt, "--check", "--check-header", "-o", "/dev/null", str(path)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+
+
+def test_empty_document_gives_valid_files(tmp_path):
+    root = etree.fromstring(tmx_bytes([], PROVENANCE))
+    assert etree.DTD(str(TMX_DTD)).validate(root)
+    write_po([], tmp_path / "x.po", PROVENANCE, "empty.txt")
+    assert len(polib.pofile(str(tmp_path / "x.po"))) == 0
+
+
+@pytest.mark.parametrize("writer", ["tmx", "po"])
+def test_writers_are_deterministic(tmp_path, writer):
+    units = units_of(HOSTILE)
+    if writer == "tmx":
+        first, second = tmx_bytes(units, PROVENANCE), tmx_bytes(units, PROVENANCE)
+    else:
+        first, second = (str(po_file(units, PROVENANCE, "doc.txt")) for _ in range(2))
+    assert first == second
