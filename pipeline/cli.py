@@ -1,0 +1,241 @@
+"""Command line: ``python -m pipeline`` or ``zhen``.
+
+Each stage has a subcommand so it can be run and inspected on its own;
+``run`` chains them all. Errors are one line on stderr and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .align import align, group_units
+from .data import Provenance, Translation
+from .errors import ZhenError
+from .po import write_po
+from .run import creation_time, run
+from .segment import LANGUAGES, segment, segment_lines
+from .textio import atomic_write, read_document
+from .tmx import write_tmx
+from .translate import DEFAULT_MODEL, DecodingOptions, Translator, download
+
+log = logging.getLogger("pipeline")
+
+EPILOG = """\
+stages and their commands:
+  segment    split a document into sentences
+  translate  translate sentences, one per line
+  align      pair sentences with their translations and score each pair
+  run        all of the above, writing <out>/<name>.tmx and <out>/<name>.po
+
+The model is --model, else $ZHEN_MODEL, else Helsinki-NLP/opus-mt-zh-en
+(downloaded on first use; `zhen download-model` saves it for offline use).
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbosity)
+    _utf8_stdout()
+    try:
+        args.command(args)
+    except ZhenError as err:
+        print(f"zhen: error: {err}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # `zhen segment doc.txt | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as err:  # disk full, permission denied, ... while writing
+        print(f"zhen: error: {err.strerror or err}: {err.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("zhen: interrupted; outputs written so far are complete", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="zhen",
+        description="Chinese→English machine translation for localization: TMX and PO out.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"zhen {__version__}")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-q", "--quiet", dest="verbosity", action="store_const", const=logging.WARNING,
+                        default=logging.INFO, help="only print warnings and errors")
+    common.add_argument("-v", "--verbose", dest="verbosity", action="store_const", const=logging.DEBUG,
+                        help="print debugging detail, including the libraries' own messages")
+    reading = argparse.ArgumentParser(add_help=False, parents=[common])
+    reading.add_argument("--encoding", metavar="ENC",
+                         help="input encoding (default: detect UTF-8/UTF-16 by BOM, UTF-8, GB18030, Big5)")
+    model = argparse.ArgumentParser(add_help=False)
+    model.add_argument("--model", metavar="M",
+                       help="hub id or MarianMT directory (default: $ZHEN_MODEL or Helsinki-NLP/opus-mt-zh-en)")
+    model.add_argument("--beams", type=_positive, metavar="N",
+                       help="beam size (default: the model's generation config)")
+    model.add_argument("--batch-size", type=_positive, default=16, metavar="N",
+                       help="sentences per batch (default: 16)")
+    model.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: auto)")
+    model.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                       help="progress bar (default: only on a terminal)")
+
+    run = commands.add_parser(
+        "run", parents=[reading, model], help="translate documents into TMX and PO",
+        description="Segment, translate and align each INPUT, writing DIR/<name>.tmx and "
+        "DIR/<name>.po, where <name> is the file name without its last extension "
+        "(corpus/a.zh.txt → out/a.zh.tmx, out/a.zh.po).",
+    )
+    run.add_argument("inputs", nargs="+", metavar="INPUT", help="plain-text Chinese documents")
+    run.add_argument("-o", "--out", default="out", metavar="DIR", help="output directory (default: out)")
+    run.set_defaults(command=_run)
+
+    seg = commands.add_parser(
+        "segment", parents=[reading], help="print a document's sentences, one per line",
+        description="Print one sentence per line, with an empty line between paragraphs.",
+    )
+    seg.add_argument("file", metavar="FILE", help="plain-text document ('-' for stdin)")
+    seg.add_argument("--lang", choices=LANGUAGES, default="zh", help="language of FILE (default: zh)")
+    seg.set_defaults(command=_segment)
+
+    tr = commands.add_parser(
+        "translate", parents=[reading, model], help="translate sentences, one per line",
+        description="Translate each line of FILE (one sentence per line, as `segment` prints) "
+        "and print one translation per line; empty lines stay empty.",
+    )
+    tr.add_argument("file", nargs="?", default="-", metavar="FILE", help="sentences (default: stdin)")
+    tr.set_defaults(command=_translate)
+
+    al = commands.add_parser(
+        "align", parents=[reading], help="pair sentences with their translations and score them",
+        description="Pair sentence i of SOURCE with sentence i of TARGET, give each pair a "
+        "confidence in [0,1] with the reasons it may be wrong, and print them as TSV "
+        "(confidence, source, target, warnings) or write TMX/PO with -o.",
+    )
+    al.add_argument("source", metavar="SOURCE", help="Chinese text")
+    al.add_argument("target", metavar="TARGET", help="its English translation")
+    al.add_argument("--presegmented", action="store_true",
+                    help="each non-empty line is one sentence (as `segment` and `translate` print)")
+    al.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
+    al.add_argument("--format", choices=("tsv", "tmx", "po"),
+                    help="output format (default: from OUT's extension, else tsv)")
+    al.add_argument("--model-name", default="unknown", metavar="NAME",
+                    help="what produced TARGET, for the TMX/PO comments (default: unknown)")
+    al.set_defaults(command=_align)
+
+    dl = commands.add_parser(
+        "download-model", parents=[common], help="save a model from the Hugging Face hub for offline use",
+        description="Download a MarianMT model and save it to a directory (needs network).",
+    )
+    dl.add_argument("--model", default=None, metavar="ID", help="hub id (default: Helsinki-NLP/opus-mt-zh-en)")
+    dl.add_argument("--to", metavar="DIR", help="target directory (default: models/<name of the model>)")
+    dl.set_defaults(command=_download)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> None:
+    run(args.inputs, args.out, lambda: _load_translator(args), encoding=args.encoding, progress=args.progress)
+
+
+def _segment(args: argparse.Namespace) -> None:
+    document = read_document(args.file, args.encoding)
+    paragraph = None
+    for sentence in segment(document.text, args.lang):
+        if paragraph is not None and sentence.paragraph != paragraph:
+            print()
+        print(sentence.text)
+        paragraph = sentence.paragraph
+
+
+def _translate(args: argparse.Namespace) -> None:
+    lines = read_document(args.file, args.encoding).text.split("\n")
+    translator = _load_translator(args)
+    for translation in translator.translate(lines, args.progress):
+        print(translation.text)
+
+
+def _align(args: argparse.Namespace) -> None:
+    source = read_document(args.source, args.encoding)
+    target = read_document(args.target, args.encoding)
+    split = (lambda text, lang: segment_lines(text)) if args.presegmented else segment
+    sentences, targets = split(source.text, "zh"), split(target.text, "en")
+    if len(sentences) != len(targets):
+        raise ZhenError(
+            f"{args.source} has {len(sentences)} sentences but {args.target} has {len(targets)}; "
+            "this version pairs sentences one to one (use --presegmented for line-by-line files)"
+        )
+    pairs = align(sentences, [Translation(t.text) for t in targets])
+    fmt = args.format or _format_from_extension(args.output)
+    if fmt == "tsv":
+        _write_tsv(pairs, args.output)
+        return
+    if not args.output:
+        raise ZhenError(f"--format {fmt} needs -o OUT")
+    units = group_units(pairs, source.path)
+    provenance = Provenance(model=args.model_name, created=creation_time())
+    if fmt == "tmx":
+        write_tmx(units, args.output, provenance)
+    else:
+        write_po(units, args.output, provenance, source.path)
+
+
+def _download(args: argparse.Namespace) -> None:
+    name = args.model or DEFAULT_MODEL
+    target = Path(args.to or Path("models") / name.split("/")[-1])
+    download(name, target)
+    log.info("saved %s to %s; use it with --model %s", name, target, target)
+
+
+def _write_tsv(pairs, output: str | None) -> None:
+    rows = [
+        "\t".join([f"{p.confidence:.3f}", p.source.text, p.translation.text, "; ".join(p.warnings)])
+        for p in pairs
+    ]
+    text = "".join(row + "\n" for row in rows)
+    if output:
+        atomic_write(output, text.encode("utf-8"))
+    else:
+        sys.stdout.write(text)
+
+
+def _format_from_extension(output: str | None) -> str:
+    suffix = Path(output).suffix.lower() if output else ""
+    return {".tmx": "tmx", ".po": "po"}.get(suffix, "tsv")
+
+
+def _load_translator(args: argparse.Namespace) -> Translator:
+    options = DecodingOptions(beams=args.beams, batch_size=args.batch_size, device=args.device)
+    return Translator.load(args.model, options)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _setup_logging(level: int) -> None:
+    logging.basicConfig(level=logging.WARNING, format="zhen: %(message)s")
+    log.setLevel(level)
+    # transformers and huggingface_hub print their own warnings and bars
+    # (weights loading, "Recommended: pip install sacremoses"); keep stderr
+    # for ours unless asked.
+    if level > logging.DEBUG:
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
+def _utf8_stdout() -> None:
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(encoding="utf-8")

@@ -1,0 +1,293 @@
+"""The pipeline as users run it: the CLI, the Makefile, and real consumers of its files."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import polib
+import pytest
+from lxml import etree
+
+from conftest import ROOT, SAMPLE, TMX_DTD, require_tool, run_cli
+from pipeline.segment import segment
+
+SAMPLE_SENTENCES = [s.text for s in segment(SAMPLE.read_text(encoding="utf-8"))]
+UNIQUE_SENTENCES = list(dict.fromkeys(SAMPLE_SENTENCES))
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+DATES = re.compile(rb'(creationdate="|Creation-Date: |Revision-Date: )[^"\\]+')
+
+
+@pytest.fixture(scope="module")
+def sample_run(tiny_model, tmp_path_factory):
+    """``python -m pipeline run corpus/<sample> --out DIR --model TINY``, once for the module."""
+    out = tmp_path_factory.mktemp("out")
+    result = run_cli("run", SAMPLE.relative_to(ROOT), "--out", out, "--model", tiny_model)
+    assert result.returncode == 0, result.stderr.decode()
+    return out, result
+
+
+def tmx_units(path):
+    root = etree.parse(str(path)).getroot()
+    return [
+        {tuv.get(XML_LANG): tuv.findtext("seg") for tuv in tu.findall("tuv")}
+        for tu in root.iterfind("body/tu")
+    ]
+
+
+def test_run_writes_both_files_named_after_the_document(sample_run):
+    out, result = sample_run
+    assert sorted(p.name for p in out.iterdir()) == [
+        "xiaomi-ecosystem-interview.zh.po",
+        "xiaomi-ecosystem-interview.zh.tmx",
+    ]
+    log = result.stderr.decode()
+    assert f"{len(SAMPLE_SENTENCES)} sentences, {len(UNIQUE_SENTENCES)} unique" in log
+    assert "Traceback" not in log
+
+
+def test_tmx_validates_and_holds_each_unique_sentence_once(sample_run):
+    out, _ = sample_run
+    path = out / "xiaomi-ecosystem-interview.zh.tmx"
+    dtd = etree.DTD(str(TMX_DTD))
+    assert dtd.validate(etree.parse(str(path))), dtd.error_log.filter_from_errors()
+    units = tmx_units(path)
+    assert [u["zh-CN"] for u in units] == UNIQUE_SENTENCES
+    assert all(u["en"] and u["en"] == u["en"].strip() for u in units)
+
+
+def test_tmx_reads_back_with_translate_toolkit(sample_run):
+    from translate.storage import tmx
+
+    out, _ = sample_run
+    store = tmx.tmxfile.parsefile(str(out / "xiaomi-ecosystem-interview.zh.tmx"))
+    assert [u.source for u in store.units] == UNIQUE_SENTENCES
+    assert [u.target for u in store.units] == [u["en"] for u in tmx_units(out / "xiaomi-ecosystem-interview.zh.tmx")]
+
+
+def test_po_has_one_fuzzy_entry_per_unique_sentence_with_every_reference(sample_run):
+    out, _ = sample_run
+    po = polib.pofile(str(out / "xiaomi-ecosystem-interview.zh.po"))
+    assert [e.msgid for e in po] == UNIQUE_SENTENCES
+    assert all(e.fuzzy and e.msgstr for e in po)
+    references = sum(len(e.occurrences) for e in po)
+    assert references == len(SAMPLE_SENTENCES)  # the document's text appears twice
+    repeated = po.find(SAMPLE_SENTENCES[1])
+    assert [f for f, _ in repeated.occurrences] == ["corpus/xiaomi-ecosystem-interview.zh.txt"] * 2
+    assert all(e.comment.startswith("Machine translation by ") for e in po)
+
+
+def test_po_and_tmx_agree(sample_run):
+    out, _ = sample_run
+    po = polib.pofile(str(out / "xiaomi-ecosystem-interview.zh.po"))
+    assert [(e.msgid, e.msgstr) for e in po] == [
+        (u["zh-CN"], u["en"]) for u in tmx_units(out / "xiaomi-ecosystem-interview.zh.tmx")
+    ]
+
+
+def test_msgfmt_check_accepts_the_po(sample_run):
+    msgfmt = require_tool("msgfmt")
+    out, _ = sample_run
+    result = subprocess.run(
+        [msgfmt, "--check", "--check-header", "-o", os.devnull, str(out / "xiaomi-ecosystem-interview.zh.po")],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+
+
+def test_rerun_gives_identical_files_apart_from_dates(sample_run, tiny_model, tmp_path):
+    out, _ = sample_run
+    assert run_cli("run", SAMPLE.relative_to(ROOT), "--out", tmp_path, "--model", tiny_model).returncode == 0
+    for name in ("xiaomi-ecosystem-interview.zh.tmx", "xiaomi-ecosystem-interview.zh.po"):
+        first, second = (out / name).read_bytes(), (tmp_path / name).read_bytes()
+        assert DATES.sub(b"", first) == DATES.sub(b"", second)
+
+
+def test_source_date_epoch_makes_runs_byte_identical(tiny_model, tmp_path):
+    env = {"SOURCE_DATE_EPOCH": "1700000000"}
+    for out in ("a", "b"):
+        result = run_cli("run", SAMPLE, "--out", tmp_path / out, "--model", tiny_model, env=env)
+        assert result.returncode == 0, result.stderr.decode()
+    for name in ("xiaomi-ecosystem-interview.zh.tmx", "xiaomi-ecosystem-interview.zh.po"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    assert b'creationdate="20231114T221320Z"' in (tmp_path / "a" / "xiaomi-ecosystem-interview.zh.tmx").read_bytes()
+
+
+def test_omegat_fills_every_segment_from_the_tmx(sample_run, tmp_path):
+    """OmegaT, given our TMX as project memory (tm/auto), fills every segment.
+
+    The source file has one of our sentences per paragraph and OmegaT's own
+    sentence splitting is off: its default Chinese rules do not end sentences
+    at ASCII ". ", so on the raw document its segments are not ours. What is
+    tested is that OmegaT imports the TMX and matches each unit exactly.
+    """
+    require_tool("omegat")
+    java = require_tool("java")
+    out, _ = sample_run
+    project = tmp_path / "omegat-project"
+    for folder in ("source", "target", "tm/auto", "glossary", "omegat", "dictionary"):
+        (project / folder).mkdir(parents=True)
+    (project / "omegat.project").write_text(OMEGAT_PROJECT, encoding="utf-8")
+    (project / "source" / "doc.txt").write_text("\n\n".join(SAMPLE_SENTENCES) + "\n", encoding="utf-8")
+    shutil.copy(out / "xiaomi-ecosystem-interview.zh.tmx", project / "tm" / "auto")
+    result = subprocess.run(
+        [java, "-Djava.awt.headless=true", "-jar", "/usr/share/omegat/OmegaT.jar", str(project),
+         "--mode=console-translate", "--quiet"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    translated = (project / "target" / "doc.txt").read_text(encoding="utf-8").strip().split("\n\n")
+    units = {u["zh-CN"]: u["en"] for u in tmx_units(out / "xiaomi-ecosystem-interview.zh.tmx")}
+    assert translated == [units[s] for s in SAMPLE_SENTENCES]
+
+
+OMEGAT_PROJECT = """\
+<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<omegat>
+  <project version="1.0">
+    <source_dir>__DEFAULT__</source_dir>
+    <target_dir>__DEFAULT__</target_dir>
+    <tm_dir>__DEFAULT__</tm_dir>
+    <glossary_dir>__DEFAULT__</glossary_dir>
+    <glossary_file>__DEFAULT__</glossary_file>
+    <dictionary_dir>__DEFAULT__</dictionary_dir>
+    <source_lang>zh-CN</source_lang>
+    <target_lang>en</target_lang>
+    <sentence_seg>false</sentence_seg>
+    <support_default_translations>true</support_default_translations>
+    <remove_tags>false</remove_tags>
+  </project>
+</omegat>
+"""
+
+
+def test_segment_command_prints_sentences_and_paragraph_breaks():
+    result = run_cli("segment", SAMPLE)
+    assert result.returncode == 0
+    expected = (ROOT / "tests" / "data" / "xiaomi-ecosystem-interview.sentences.txt").read_text(encoding="utf-8")
+    assert result.stdout.decode("utf-8") == expected
+
+
+def test_segment_english_from_stdin():
+    result = run_cli("segment", "-", "--lang", "en", stdin=b"Dr. Li came. He left.\n\nNew paragraph.")
+    assert result.stdout.decode() == "Dr. Li came.\nHe left.\n\nNew paragraph.\n"
+
+
+def test_stage_commands_compose_into_the_same_result(sample_run, tiny_model, tmp_path):
+    """segment | translate | align gives the pairs that `run` wrote."""
+    sentences = tmp_path / "s.txt"
+    sentences.write_bytes(run_cli("segment", SAMPLE).stdout)
+    translated = run_cli("translate", sentences, "--model", tiny_model)
+    assert translated.returncode == 0, translated.stderr.decode()
+    (tmp_path / "t.txt").write_bytes(translated.stdout)
+    aligned = run_cli("align", sentences, tmp_path / "t.txt", "--presegmented")
+    assert aligned.returncode == 0, aligned.stderr.decode()
+    rows = [line.split("\t") for line in aligned.stdout.decode("utf-8").splitlines()]
+    assert [r[1] for r in rows] == SAMPLE_SENTENCES
+    out, _ = sample_run
+    units = {u["zh-CN"]: u["en"] for u in tmx_units(out / "xiaomi-ecosystem-interview.zh.tmx")}
+    assert [r[2] for r in rows] == [units[s] for s in SAMPLE_SENTENCES]
+    assert all(0 <= float(r[0]) <= 1 for r in rows)
+
+    po = tmp_path / "pairs.po"
+    assert run_cli("align", sentences, tmp_path / "t.txt", "--presegmented", "-o", po).returncode == 0
+    assert [e.msgid for e in polib.pofile(str(po))] == UNIQUE_SENTENCES
+
+
+def test_align_refuses_unequal_sentence_counts(tmp_path):
+    (tmp_path / "zh.txt").write_text("一。\n二。\n", encoding="utf-8")
+    (tmp_path / "en.txt").write_text("One.\n", encoding="utf-8")
+    result = run_cli("align", tmp_path / "zh.txt", tmp_path / "en.txt", "--presegmented")
+    assert result.returncode == 1
+    assert b"has 2 sentences but" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "make_input, message",
+    [
+        (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00" + bytes(range(256))), "binary"),
+        (lambda p: p.write_bytes("caf\xe9 ol\xe9".encode("latin-1")), "not UTF-8"),
+        (lambda p: None, "cannot read"),
+    ],
+)
+def test_bad_input_is_one_line_error_and_writes_nothing(tiny_model, tmp_path, make_input, message):
+    source = tmp_path / "doc.txt"
+    make_input(source)
+    result = run_cli("run", source, "--out", tmp_path / "out", "--model", tiny_model)
+    stderr = result.stderr.decode()
+    assert result.returncode == 1
+    assert message in stderr and stderr.count("\n") == 1 and "Traceback" not in stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_model_errors_are_one_line_with_advice(tmp_path):
+    source = tmp_path / "doc.txt"
+    source.write_text("你好。", encoding="utf-8")
+    result = run_cli("run", source, "--out", tmp_path, "--model", tmp_path / "missing")
+    stderr = result.stderr.decode()
+    assert result.returncode == 1
+    assert stderr.count("\n") == 1 and "make model" in stderr and "Traceback" not in stderr
+
+
+def test_offline_hub_model_fails_with_advice(tmp_path):
+    source = tmp_path / "doc.txt"
+    source.write_text("你好。", encoding="utf-8")
+    result = run_cli("run", source, "--out", tmp_path, env={"HF_HUB_OFFLINE": "1", "ZHEN_MODEL": ""})
+    stderr = result.stderr.decode()
+    assert result.returncode == 1
+    assert "Helsinki-NLP/opus-mt-zh-en" in stderr and "make model" in stderr and "Traceback" not in stderr
+
+
+def test_inputs_with_the_same_name_are_refused(tiny_model, tmp_path):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "doc.txt").write_text("你好。", encoding="utf-8")
+    result = run_cli("run", tmp_path / "a/doc.txt", tmp_path / "b/doc.txt", "--out", tmp_path / "out",
+                     "--model", tiny_model)
+    assert result.returncode == 1 and b"would both write" in result.stderr
+
+
+def test_legacy_encodings_and_empty_documents(tiny_model, tmp_path):
+    (tmp_path / "gbk.txt").write_bytes("第一句。第二句。".encode("gbk"))
+    (tmp_path / "big5.txt").write_bytes("這是一個測試。臺灣的繁體中文。".encode("big5"))
+    (tmp_path / "empty.txt").write_bytes(b"")
+    result = run_cli("run", *(tmp_path / n for n in ("gbk.txt", "big5.txt", "empty.txt")),
+                     "--out", tmp_path / "out", "--model", tiny_model)
+    assert result.returncode == 0, result.stderr.decode()
+    assert [e.msgid for e in polib.pofile(str(tmp_path / "out/gbk.po"))] == ["第一句。", "第二句。"]
+    assert [e.msgid for e in polib.pofile(str(tmp_path / "out/big5.po"))] == ["這是一個測試。", "臺灣的繁體中文。"]
+    assert len(polib.pofile(str(tmp_path / "out/empty.po"))) == 0
+    assert b"no text found" in result.stderr
+
+
+def test_help_and_console_script():
+    assert run_cli("--help").returncode == 0
+    for command in ("run", "segment", "translate", "align", "download-model"):
+        result = run_cli(command, "--help")
+        assert result.returncode == 0 and b"usage: zhen " + command.encode() in result.stdout
+    script = Path(sys.executable).parent / "zhen"
+    if not script.exists():
+        pytest.skip("zhen is not installed in this environment (pip install -e .)")
+    result = subprocess.run([script, "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.startswith("zhen ")
+
+
+def test_make_builds_incrementally(tiny_model, tmp_path):
+    make = require_tool("make")
+    (tmp_path / "corpus").mkdir()
+    shutil.copy(SAMPLE, tmp_path / "corpus" / "a.zh.txt")
+    (tmp_path / "corpus" / "b.txt").write_text("第一句。第二句。", encoding="utf-8")
+    command = [make, "-f", str(ROOT / "Makefile"), f"PYTHON={sys.executable}", f"MODEL={tiny_model}"]
+
+    def make_run():
+        result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    assert make_run().count(" run ") == 2
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.zh.po", "a.zh.tmx", "b.po", "b.tmx"]
+    assert " run " not in make_run()  # nothing changed, nothing redone
+    os.utime(tmp_path / "corpus" / "b.txt")  # b changed: only b is redone
+    assert re.findall(r" run (\S+)", make_run()) == ["corpus/b.txt"]
