@@ -77,6 +77,8 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+# (text, start of the current sentence, start and end of the final-mark run,
+# position of the next non-space character) -> does the run end the sentence?
 BoundaryRule = Callable[[str, int, int, int, int], bool]
 
 
@@ -90,7 +92,7 @@ def _sentence_spans(text: str, start: int, end: int, ends_sentence: BoundaryRule
             break  # the paragraph ends here anyway
         if text[following] in _CONTINUATION:
             continue
-        if ends_sentence(text, start, run.start(), run.end(), following):
+        if ends_sentence(text, sentence_start, run.start(), run.end(), following):
             yield sentence_start, close
             sentence_start = following
     if sentence_start < end:
@@ -136,14 +138,14 @@ def _is_wordlike(char: str) -> bool:
     return char.isalnum() or _is_han(char)
 
 
-def _zh_ends_sentence(text: str, para_start: int, run_start: int, run_end: int, following: int) -> bool:
+def _zh_ends_sentence(text: str, sentence_start: int, run_start: int, run_end: int, following: int) -> bool:
     """Chinese: full-width marks end sentences; ASCII ones only between Chinese."""
     run = text[run_start:run_end]
     if any(c in _STRONG_FINALS for c in run) and not _is_decimal_point(text, run_start, run_end):
         return True
     if run_end < len(text) and text[run_end].isascii() and text[run_end].isalnum():
         return False  # 3.14, v1.2, example.com, e.g
-    before = text[para_start:run_start].rstrip()
+    before = _text_before(text, sentence_start, run_start)
     if not before or _LIST_MARKER.fullmatch(before):
         return False  # "1. " opening a numbered item
     previous = before[-1]
@@ -151,7 +153,7 @@ def _zh_ends_sentence(text: str, para_start: int, run_start: int, run_end: int, 
         return True
     # After Latin script: an English sentence inside Chinese text ("iPhone. 然后"
     # ends one), or an abbreviation ("U.S. 政府", "Mr. Li" do not).
-    return _en_ends_sentence(text, para_start, run_start, run_end, following)
+    return _en_ends_sentence(text, sentence_start, run_start, run_end, following)
 
 
 def _is_decimal_point(text: str, run_start: int, run_end: int) -> bool:
@@ -165,7 +167,7 @@ def _is_decimal_point(text: str, run_start: int, run_end: int) -> bool:
     )
 
 
-def _en_ends_sentence(text: str, para_start: int, run_start: int, run_end: int, following: int) -> bool:
+def _en_ends_sentence(text: str, sentence_start: int, run_start: int, run_end: int, following: int) -> bool:
     """English: a final mark ends a sentence when a capital (or quote) follows."""
     run = text[run_start:run_end]
     if run_end < len(text) and text[run_end].isalnum():
@@ -175,10 +177,15 @@ def _en_ends_sentence(text: str, para_start: int, run_start: int, run_end: int, 
         next_char = text[following + 1] if following + 1 < len(text) else ""
     if not (next_char.isupper() or next_char.isdigit() or _is_han(next_char)):
         return False  # '"Stop!" he cried.', 'e.g. this'
-    before = text[para_start:run_start].rstrip()
+    before = _text_before(text, sentence_start, run_start)
     if not before or _LIST_MARKER.fullmatch(before):
         return False
     return not _is_abbreviation(before, run)
+
+
+def _text_before(text: str, sentence_start: int, run_start: int) -> str:
+    """The current sentence up to the final mark; only its last word matters."""
+    return text[max(sentence_start, run_start - 64) : run_start].rstrip()
 
 
 def _is_abbreviation(before: str, run: str) -> bool:
