@@ -5,6 +5,12 @@ the machine translation, flagged ``fuzzy`` so that Poedit, Lokalize and
 Weblate show it as a draft to review. The ``#.`` comment says which model
 wrote it, how confident the checks are, and why it may be wrong; ``#:``
 references point to every line the sentence occurs on.
+
+A PO file already at the output path may hold a reviewer's work. Entries
+they approved (translated and not fuzzy) are kept exactly, never replaced by
+a new machine draft; approved entries whose sentence left the document
+become obsolete (``#~``), as ``msgmerge`` does. A file there that cannot be
+read is an error, and nothing is written over it.
 """
 
 from __future__ import annotations
@@ -16,12 +22,21 @@ import polib
 
 from . import __version__
 from .data import Provenance, Unit
+from .errors import ZhenError
 from .textio import atomic_write, clean_segment
 
 
+# Header fields a translator's editor sets; a reviewed file keeps its own.
+_TRANSLATOR_FIELDS = ("PO-Revision-Date", "Last-Translator", "Language-Team")
+
+
 def write_po(units: Sequence[Unit], path: str | Path, provenance: Provenance, source_path: str) -> None:
-    """Write ``units`` to ``path`` atomically."""
-    atomic_write(path, str(po_file(units, provenance, source_path)).encode("utf-8"))
+    """Write ``units`` to ``path`` atomically, keeping reviewed entries already there."""
+    po = po_file(units, provenance, source_path)
+    previous = _read_existing(Path(path))
+    if previous is not None:
+        keep_reviewed(po, previous)
+    atomic_write(path, str(po).encode("utf-8"))
 
 
 def po_file(units: Sequence[Unit], provenance: Provenance, source_path: str) -> polib.POFile:
@@ -57,6 +72,47 @@ def po_file(units: Sequence[Unit], provenance: Provenance, source_path: str) -> 
             )
         )
     return po
+
+
+def keep_reviewed(po: polib.POFile, previous: polib.POFile) -> None:
+    """Carry a reviewer's work in ``previous`` into the fresh ``po``.
+
+    Approved entries keep their translation and flags; every entry keeps the
+    reviewer's own comments (``# ...``). Fuzzy entries take the new draft.
+    """
+    current = {entry.msgid: entry for entry in po}
+    for old in previous:
+        entry = current.get(old.msgid)
+        if entry is None:
+            if _approved(old):  # approved, but the sentence left the document
+                old.obsolete = True
+                po.append(old)
+            continue
+        entry.tcomment = old.tcomment
+        if _approved(old):
+            entry.msgstr = old.msgstr
+            entry.flags = list(old.flags)
+            entry.comment = "Reviewed translation, kept across runs"
+    if any(_approved(old) for old in previous):
+        for field in _TRANSLATOR_FIELDS:
+            if field in previous.metadata:
+                po.metadata[field] = previous.metadata[field]
+
+
+def _approved(entry: polib.POEntry) -> bool:
+    return bool(entry.msgstr) and not entry.fuzzy and not entry.msgid_plural
+
+
+def _read_existing(path: Path) -> polib.POFile | None:
+    if not path.exists():
+        return None
+    try:
+        return polib.pofile(str(path), wrapwidth=78)
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise ZhenError(
+            f"{path} exists but cannot be read as a PO file ({err}); it may hold reviewed "
+            "work, so nothing was written: fix it or move it away"
+        ) from None
 
 
 def _reference_path(path: str) -> str:

@@ -69,8 +69,9 @@ def write_outputs(document: Document, pairs: Sequence[Pair], out_dir: Path, mode
     units = group_units(pairs, document.path)
     provenance = Provenance(model=model, created=creation_time())
     outputs = output_paths(document, out_dir)
-    write_tmx(units, outputs.tmx, provenance)
+    # The PO first: if a reviewed PO there cannot be read, nothing is written.
     write_po(units, outputs.po, provenance, document.path)
+    write_tmx(units, outputs.tmx, provenance)
     low = sum(unit.confidence < LOW_CONFIDENCE for unit in units)
     if not pairs:
         log.warning("%s: no text found; wrote empty outputs", document.path)

@@ -291,3 +291,28 @@ def test_make_builds_incrementally(tiny_model, tmp_path):
     assert " run " not in make_run()  # nothing changed, nothing redone
     os.utime(tmp_path / "corpus" / "b.txt")  # b changed: only b is redone
     assert re.findall(r" run (\S+)", make_run()) == ["corpus/b.txt"]
+
+
+def test_rerun_after_review_and_source_change_keeps_approved_work(tiny_model, tmp_path):
+    source = tmp_path / "doc.txt"
+    source.write_text("第一句。第二句。\n第三句。\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert run_cli("run", source, "--out", out, "--model", tiny_model).returncode == 0
+    po = polib.pofile(str(out / "doc.po"))
+    po.find("第一句。").msgstr = "The first sentence."
+    po.find("第一句。").flags.remove("fuzzy")
+    po.find("第三句。").msgstr = "The third sentence."
+    po.find("第三句。").flags.remove("fuzzy")
+    po.save()
+
+    source.write_text("第一句。新的一句。\n", encoding="utf-8")
+    result = run_cli("run", source, "--out", out, "--model", tiny_model)
+    assert result.returncode == 0, result.stderr.decode()
+    po = polib.pofile(str(out / "doc.po"))
+    assert [(e.msgid, e.msgstr, e.fuzzy) for e in po.translated_entries()] == [
+        ("第一句。", "The first sentence.", False)
+    ]
+    assert [e.msgid for e in po.fuzzy_entries()] == ["新的一句。"]
+    assert [(e.msgid, e.msgstr) for e in po.obsolete_entries()] == [("第三句。", "The third sentence.")]
+    msgfmt = require_tool("msgfmt")
+    assert subprocess.run([msgfmt, "--check", "-o", os.devnull, str(out / "doc.po")]).returncode == 0

@@ -6,6 +6,7 @@ import pytest
 from lxml import etree
 
 from conftest import TMX_DTD, require_tool
+from pipeline.errors import ZhenError
 from pipeline.data import Provenance, Unit
 from pipeline.po import po_file, write_po
 from pipeline.tmx import tmx_bytes, write_tmx
@@ -124,3 +125,61 @@ def test_writers_are_deterministic(tmp_path, writer):
     else:
         first, second = (str(po_file(units, PROVENANCE, "doc.txt")) for _ in range(2))
     assert first == second
+
+
+def review(path, approve, fuzzy_edit=None):
+    """Edit a PO as a reviewer would in Poedit: correct and approve some entries."""
+    po = polib.pofile(str(path))
+    for msgid, msgstr in approve.items():
+        entry = po.find(msgid)
+        entry.msgstr = msgstr
+        entry.flags.remove("fuzzy")
+        entry.tcomment = "checked against the glossary"
+    for msgid, msgstr in (fuzzy_edit or {}).items():
+        po.find(msgid).msgstr = msgstr
+    po.metadata["Last-Translator"] = "Li Wei <li@example.com>"
+    po.save()
+
+
+def test_rewriting_a_po_keeps_the_reviewers_approved_entries(tmp_path):
+    path = tmp_path / "doc.po"
+    first = units_of([("第一句。", "MT one."), ("第二句。", "MT two."), ("第三句。", "MT three.")])
+    write_po(first, path, PROVENANCE, "doc.txt")
+    review(path, approve={"第一句。": "The first sentence.", "第三句。": "The third."},
+           fuzzy_edit={"第二句。": "Half-done edit"})
+
+    # The document changed: the third sentence left, a fourth arrived.
+    second = units_of([("第一句。", "New MT one."), ("第二句。", "New MT two."), ("第四句。", "MT four.")])
+    write_po(second, path, PROVENANCE, "doc.txt")
+    po = polib.pofile(str(path))
+    entries = {e.msgid: e for e in po}
+    assert (entries["第一句。"].msgstr, entries["第一句。"].fuzzy) == ("The first sentence.", False)
+    assert entries["第一句。"].tcomment == "checked against the glossary"
+    assert (entries["第二句。"].msgstr, entries["第二句。"].fuzzy) == ("New MT two.", True)
+    assert (entries["第四句。"].msgstr, entries["第四句。"].fuzzy) == ("MT four.", True)
+    assert [(e.msgid, e.msgstr) for e in po.obsolete_entries()] == [("第三句。", "The third.")]
+    assert po.metadata["Last-Translator"] == "Li Wei <li@example.com>"
+
+    # The third sentence comes back: its approved translation is revived.
+    write_po(first, path, PROVENANCE, "doc.txt")
+    entries = {e.msgid: e for e in polib.pofile(str(path)) if not e.obsolete}
+    assert (entries["第三句。"].msgstr, entries["第三句。"].fuzzy) == ("The third.", False)
+
+
+def test_a_merged_po_passes_msgfmt(tmp_path):
+    msgfmt = require_tool("msgfmt")
+    path = tmp_path / "doc.po"
+    write_po(units_of(HOSTILE), path, PROVENANCE, "doc.txt")
+    review(path, approve={expected_text(HOSTILE[1][0]): "Reviewed </seg> & ]]>"})
+    write_po(units_of(HOSTILE[2:]), path, PROVENANCE, "doc.txt")
+    result = subprocess.run([msgfmt, "--check", "-o", "/dev/null", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("content", [b'this is not\n a po file "', b'msgid "\xff"\nmsgstr ""\n'])
+def test_an_unreadable_po_at_the_output_path_is_never_overwritten(tmp_path, content):
+    path = tmp_path / "doc.po"
+    path.write_bytes(content)
+    with pytest.raises(ZhenError, match="cannot be read as a PO file.*nothing was written"):
+        write_po(units_of(HOSTILE[:1]), path, PROVENANCE, "doc.txt")
+    assert path.read_bytes() == content
