@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from .data import Sentence
+from .han import is_han
 
 LANGUAGES = ("zh", "en")
 
@@ -26,13 +28,18 @@ _OPENERS = frozenset("“‘「『（《【〔〖〈([{\"'")
 # After these a final mark does not end the sentence: 「“好！”，他说」.
 _CONTINUATION = frozenset("，、,;；:：")
 
-# Abbreviations that end in a period without ending the sentence.
+# Abbreviations that end in a period without ending the sentence; the second
+# set only before a number ("No. 5", "p. 12", "Mar. 3").
 _ABBREVIATIONS = frozenset(
     """mr mrs ms dr prof st jr sr rev gen col capt lt sgt gov sen rep hon
-    inc ltd co corp dept univ assn bros no nos vol vols fig figs p pp ch sec
-    approx est etc vs cf al jan feb mar apr jun jul aug sep sept oct nov dec
-    mt ft ave blvd rd""".split()
+    inc ltd co corp dept univ assn bros vs cf al mt ft ave blvd rd""".split()
 )
+_ABBREVIATIONS_BEFORE_NUMBERS = frozenset(
+    """no nos vol vols fig figs p pp ch sec approx
+    jan feb mar apr jun jul aug sep sept oct nov dec""".split()
+)
+# Letter groups joined by periods: U.S, e.g, a.m, Ph.D (not example.com, v2.0).
+_DOTTED_ABBREVIATION = re.compile(r"[A-Za-z]{1,2}(?:\.[A-Za-z]{1,2})+")
 # A list item number at the start of a line: "1." "a." "IV."
 _LIST_MARKER = re.compile(r"(?:\d{1,3}|[A-Za-z]|[IVXLCivxlc]{1,5})")
 # The word before a period: letters, digits and inner periods ("U.S", "e.g").
@@ -77,9 +84,39 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-# (text, start of the current sentence, start and end of the final-mark run,
-# position of the next non-space character) -> does the run end the sentence?
-BoundaryRule = Callable[[str, int, int, int, int], bool]
+@dataclass(frozen=True)
+class _Mark:
+    """A run of final marks (``text[start:end]``) that may end the current sentence."""
+
+    text: str
+    sentence_start: int
+    start: int
+    end: int
+    following: int  # the next non-space character after the run and its closers
+
+    @property
+    def run(self) -> str:
+        return self.text[self.start : self.end]
+
+    @property
+    def before(self) -> str:
+        """The sentence so far, up to the run; only its last word matters."""
+        return self.text[max(self.sentence_start, self.start - 64) : self.start].rstrip()
+
+    @property
+    def next_char(self) -> str:
+        return self.text[self.end] if self.end < len(self.text) else ""
+
+    def glued_to_next_word(self) -> bool:
+        """3.14, v2.0, example.com, U.S: a Latin letter or digit right after the run."""
+        return self.next_char.isascii() and self.next_char.isalnum()
+
+    def after_list_number(self) -> bool:
+        """ "1. " or "IV. " opening a numbered item."""
+        return not self.before or _LIST_MARKER.fullmatch(self.before) is not None
+
+
+BoundaryRule = Callable[[_Mark], bool]
 
 
 def _sentence_spans(text: str, start: int, end: int, ends_sentence: BoundaryRule):
@@ -92,7 +129,7 @@ def _sentence_spans(text: str, start: int, end: int, ends_sentence: BoundaryRule
             break  # the paragraph ends here anyway
         if text[following] in _CONTINUATION:
             continue
-        if ends_sentence(text, sentence_start, run.start(), run.end(), following):
+        if ends_sentence(_Mark(text, sentence_start, run.start(), run.end(), following)):
             yield sentence_start, close
             sentence_start = following
     if sentence_start < end:
@@ -122,82 +159,59 @@ def _skip_spaces(text: str, pos: int, end: int) -> int:
     return pos
 
 
-def _is_han(char: str) -> bool:
-    return (
-        "\u3400" <= char <= "\u9fff"
-        or "\uf900" <= char <= "\ufaff"
-        or "\U00020000" <= char <= "\U0003ffff"
-    )
-
-
 def _is_cjk_punctuation(char: str) -> bool:
-    return "\u3000" <= char <= "\u303f" or "\uff00" <= char <= "\uffef"
+    """CJK symbols and full-width punctuation (not full-width letters or digits)."""
+    return ("\u3000" <= char <= "\u303f" or "\uff00" <= char <= "\uffef") and not char.isalnum()
 
 
 def _is_wordlike(char: str) -> bool:
-    return char.isalnum() or _is_han(char)
+    return char.isalnum() or is_han(char)
 
 
-def _zh_ends_sentence(text: str, sentence_start: int, run_start: int, run_end: int, following: int) -> bool:
-    """Chinese: full-width marks end sentences; ASCII ones only between Chinese."""
-    run = text[run_start:run_end]
-    if any(c in _STRONG_FINALS for c in run) and not _is_decimal_point(text, run_start, run_end):
+def _zh_ends_sentence(mark: _Mark) -> bool:
+    """Chinese: full-width marks end sentences; ASCII ones only in Chinese context."""
+    if _is_decimal_point(mark):
+        return False
+    if any(c in _STRONG_FINALS for c in mark.run):
         return True
-    if run_end < len(text) and text[run_end].isascii() and text[run_end].isalnum():
-        return False  # 3.14, v1.2, example.com, e.g
-    before = _text_before(text, sentence_start, run_start)
-    if not before or _LIST_MARKER.fullmatch(before):
-        return False  # "1. " opening a numbered item
-    previous = before[-1]
-    if _is_han(previous) or _is_cjk_punctuation(previous) or previous in _CLOSERS:
-        return True
+    if mark.glued_to_next_word() or mark.after_list_number():
+        return False
+    previous = mark.before[-1]
+    if is_han(previous) or _is_cjk_punctuation(previous) or previous in _CLOSERS:
+        return True  # 他说. 然后 / 选择' . 从中
     # After Latin script: an English sentence inside Chinese text ("iPhone. 然后"
     # ends one), or an abbreviation ("U.S. 政府", "Mr. Li" do not).
-    return _en_ends_sentence(text, sentence_start, run_start, run_end, following)
+    return _en_ends_sentence(mark)
 
 
-def _is_decimal_point(text: str, run_start: int, run_end: int) -> bool:
+def _is_decimal_point(mark: _Mark) -> bool:
     """A full-width period between digits (３．１４) is a decimal point."""
-    return (
-        text[run_start:run_end] == "．"
-        and run_start > 0
-        and text[run_start - 1].isdigit()
-        and run_end < len(text)
-        and text[run_end].isdigit()
-    )
+    return mark.run == "．" and mark.before[-1:].isdigit() and mark.next_char.isdigit()
 
 
-def _en_ends_sentence(text: str, sentence_start: int, run_start: int, run_end: int, following: int) -> bool:
-    """English: a final mark ends a sentence when a capital (or quote) follows."""
-    run = text[run_start:run_end]
-    if run_end < len(text) and text[run_end].isalnum():
-        return False  # 3.14, U.S, example.com
+def _en_ends_sentence(mark: _Mark) -> bool:
+    """English: a final mark ends a sentence when a capital, digit or quote follows."""
+    if mark.glued_to_next_word() or mark.after_list_number():
+        return False
+    text, following = mark.text, mark.following
     next_char = text[following]
     if next_char in _OPENERS:
         next_char = text[following + 1] if following + 1 < len(text) else ""
-    if not (next_char.isupper() or next_char.isdigit() or _is_han(next_char)):
+    if not (next_char.isupper() or next_char.isdigit() or is_han(next_char)):
         return False  # '"Stop!" he cried.', 'e.g. this'
-    before = _text_before(text, sentence_start, run_start)
-    if not before or _LIST_MARKER.fullmatch(before):
+    return not _is_abbreviation(mark)
+
+
+def _is_abbreviation(mark: _Mark) -> bool:
+    """Does the period of ``mark`` end an abbreviation rather than the sentence?"""
+    if mark.run != ".":
         return False
-    return not _is_abbreviation(before, run)
-
-
-def _text_before(text: str, sentence_start: int, run_start: int) -> str:
-    """The current sentence up to the final mark; only its last word matters."""
-    return text[max(sentence_start, run_start - 64) : run_start].rstrip()
-
-
-def _is_abbreviation(before: str, run: str) -> bool:
-    """Is the word ending ``before``, followed by the period ``run``, an abbreviation?"""
-    if run != ".":
+    found = _WORD_BEFORE.search(mark.before)
+    if found is None:
         return False
-    word = _WORD_BEFORE.search(before)
-    if word is None:
-        return False
-    word = word.group()
-    if "." in word:
-        return True  # U.S, e.g, a.m
-    if len(word) == 1 and word.isalpha():
-        return True  # an initial: J. R. R. Tolkien
+    word = found.group()
+    if _DOTTED_ABBREVIATION.fullmatch(word) or (len(word) == 1 and word.isalpha()):
+        return True  # U.S., e.g., Ph.D.; an initial as in J. R. R. Tolkien
+    if word.lower() in _ABBREVIATIONS_BEFORE_NUMBERS:
+        return mark.text[mark.following].isdigit()  # "No. 5", but "he said no. Then"
     return word.lower() in _ABBREVIATIONS

@@ -44,6 +44,8 @@ def test_sample_quotation_with_several_sentences():
         ("等等……他走了。", ["等等……", "他走了。"]),
         ("客服一条龙. ' 同时我们也在做.", ["客服一条龙. '", "同时我们也在做."]),
         ("他说. '我们走吧.' 然后走了.", ["他说.", "'我们走吧.'", "然后走了."]),
+        ("他用的是iPhone.然后换了! 是吗?", ["他用的是iPhone.", "然后换了!", "是吗?"]),
+        ("发布了v2.0. 价格是3.5. 访问example.com. 然后", ["发布了v2.0.", "价格是3.5.", "访问example.com.", "然后"]),
     ],
 )
 def test_chinese_sentence_ends(text, expected):
@@ -54,6 +56,7 @@ def test_chinese_sentence_ends(text, expected):
     "text",
     [
         "圆周率约为3.14，不是3.",
+        "圆周率是３．１４左右。",
         "7月4日-7月5日, 零一科技在深圳举办了科技节",
         "会议在10:30开始，版本v2.1.3发布",
         "我们请到了Mr. Li和Dr. Wang",
@@ -97,6 +100,10 @@ def test_headings_and_lines_are_paragraphs():
         ('"Stop!" he cried. "Why?" she asked.', ['"Stop!" he cried.', '"Why?" she asked.']),
         ("'I know.' She smiled. Wait... What now?", ["'I know.'", "She smiled.", "Wait...", "What now?"]),
         ("It costs 3.50 dollars. That is cheap.", ["It costs 3.50 dollars.", "That is cheap."]),
+        ("He said no. Then he left.", ["He said no.", "Then he left."]),
+        ("See No. 5 and p. 12 in Ch. 3. It is fine.", ["See No. 5 and p. 12 in Ch. 3.", "It is fine."]),
+        ("Apples, pears, etc. Then he left.", ["Apples, pears, etc.", "Then he left."]),
+        ("She works at Acme Inc. and Dr. Who Ltd. now.", ["She works at Acme Inc. and Dr. Who Ltd. now."]),
     ],
 )
 def test_english(text, expected):
