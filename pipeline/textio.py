@@ -8,6 +8,7 @@ import os
 import re
 import sys
 import tempfile
+import unicodedata
 from pathlib import Path
 
 from .data import Document
@@ -27,7 +28,7 @@ _BOMS = (  # longest first: the UTF-32 LE BOM starts with the UTF-16 LE one
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-_LEGACY_CHINESE = ("gb18030", "big5")
+_LEGACY_CHINESE: tuple[str, ...] = ("gb18030", "big5")
 
 
 def remove_control_chars(text: str) -> str:
@@ -41,8 +42,8 @@ def clean_segment(text: str) -> str:
 
 
 def normalize_text(text: str) -> str:
-    """Normalise line ends to ``\\n`` and drop control characters."""
-    return remove_control_chars(_LINE_BREAKS.sub("\n", text))
+    """Drop a byte-order mark, normalise line ends to ``\\n``, drop control characters."""
+    return remove_control_chars(_LINE_BREAKS.sub("\n", text.removeprefix("\ufeff")))
 
 
 def read_document(path: str | Path, encoding: str | None = None) -> Document:
@@ -63,16 +64,16 @@ def decode(data: bytes, encoding: str | None = None, source: str = "input") -> t
     """Decode ``data`` and return ``(normalised text, encoding used)``.
 
     With ``encoding`` the bytes must decode strictly in it. Otherwise: a BOM
-    decides; then UTF-8; then UTF-16 without BOM; then GB18030 or Big5,
-    whichever reads as more common Chinese. Anything else is an error, never
-    mojibake.
+    decides; then mostly-ASCII UTF-16 without BOM (NULs in every other byte);
+    then UTF-8; then whichever of GB18030, Big5 and UTF-16 without BOM reads
+    as everyday Chinese. Anything else is an error, never mojibake.
     """
     if encoding:
         return normalize_text(_decode_strict(data, encoding, source)), encoding
     for bom, codec in _BOMS:
         if data.startswith(bom):
             return normalize_text(_decode_strict(data, codec, source)), codec
-    for codec in _utf16_guess(data):
+    for codec in _ascii_utf16_guess(data):  # valid UTF-8 too, so it goes first
         try:
             return normalize_text(data.decode(codec)), codec
         except UnicodeDecodeError:
@@ -80,13 +81,10 @@ def decode(data: bytes, encoding: str | None = None, source: str = "input") -> t
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        # Not UTF-8: binary data, or a legacy encoding (which has no NULs).
-        if b"\x00" in data[:8192] or _control_share(data) > 0.01:
-            raise ZhenError(f"{source} looks like a binary file, not plain text") from None
-        return _decode_legacy_chinese(data, source)
+        return _decode_chinese(data, source)
     # Valid UTF-8 may hold a stray control character (it is dropped), but a
     # file that is mostly control bytes (zeros, say) is not text.
-    if _control_share(data) > 0.1:
+    if _control_share(text) > 0.1:
         raise ZhenError(f"{source} looks like a binary file, not plain text")
     return normalize_text(text), "utf-8"
 
@@ -103,14 +101,13 @@ def _decode_strict(data: bytes, encoding: str, source: str) -> str:
         ) from None
 
 
-def _utf16_guess(data: bytes) -> list[str]:
-    """UTF-16 without a BOM shows as NUL bytes in every other position."""
+def _ascii_utf16_guess(data: bytes) -> list[str]:
+    """Mostly-ASCII UTF-16 without a BOM has a NUL in every other byte."""
     if len(data) % 2 or b"\x00" not in data:
         return []
     sample = data[:4096]
     even_nuls, odd_nuls = sample[0::2].count(0), sample[1::2].count(0)
     half = len(sample) // 2
-    # Chinese text has few NULs in either half; ASCII-heavy text many in one.
     if odd_nuls > 0.3 * half and even_nuls < 0.05 * half:
         return ["utf-16-le"]
     if even_nuls > 0.3 * half and odd_nuls < 0.05 * half:
@@ -118,45 +115,60 @@ def _utf16_guess(data: bytes) -> list[str]:
     return []
 
 
-def _control_share(data: bytes) -> float:
-    """The share of control bytes (other than line and page breaks) in the first 8 KB."""
-    sample = data[:8192]
-    controls = sum(1 for b in sample if b < 32 and b not in b"\t\n\r\f\v")
+def _control_share(text: str | bytes) -> float:
+    """The share of control characters (other than line breaks) in the first 8 K."""
+    sample = text[:8192]
+    if isinstance(sample, bytes):
+        sample = sample.decode("latin-1")
+    controls = sum(1 for c in sample if c < " " and c not in "\t\n\r\f\v")
     return controls / max(1, len(sample))
 
 
-def _decode_legacy_chinese(data: bytes, source: str) -> tuple[str, str]:
+def _decode_chinese(data: bytes, source: str) -> tuple[str, str]:
     # charset-normalizer and chardet guess wrong on short Chinese texts (a
-    # headline in GBK comes out as UTF-16 or Big5), so decide between the two
-    # legacy encodings ourselves: the right decoding reads as common Chinese,
-    # the wrong one as rare or traditional/simplified-mixed characters.
+    # headline in GBK comes out as UTF-16 or Big5), so decide ourselves: the
+    # right decoding reads as everyday Chinese, a wrong one has rare
+    # characters, the other script's forms, or symbols from other blocks.
+    codecs_to_try = _LEGACY_CHINESE + (("utf-16-le", "utf-16-be") if len(data) % 2 == 0 else ())
     scored = []
-    for codec in _LEGACY_CHINESE:
+    for codec in codecs_to_try:
         try:
             text = data.decode(codec)
         except UnicodeDecodeError:
             continue
-        scored.append((_common_hanzi_share(text), codec, text))
+        scored.append((_everyday_share(text), codec, text))
+    share, codec, text = max(scored, key=lambda s: s[0], default=(0.0, "", ""))  # ties: first listed
+    if share >= 0.9:
+        return normalize_text(text), codec
+    if b"\x00" in data[:8192] or _control_share(data) > 0.01:
+        raise ZhenError(f"{source} looks like a binary file, not plain text")
     if not scored:
         raise ZhenError(
             f"{source} is not UTF-8, UTF-16, GB18030 or Big5 text; "
             "if it is text in another encoding, pass --encoding"
         )
-    share, codec, text = max(scored, key=lambda s: s[0])  # ties: GB18030, listed first
-    if share < 0.5:
-        raise ZhenError(
-            f"cannot tell the encoding of {source} (it does not read as Chinese in "
-            "GB18030 or Big5); pass --encoding"
-        )
-    return normalize_text(text), codec
+    raise ZhenError(
+        f"cannot tell the encoding of {source} (it does not read as Chinese in "
+        "GB18030, Big5 or UTF-16); pass --encoding"
+    )
 
 
-def _common_hanzi_share(text: str) -> float:
-    hanzi = [c for c in text if "\u3400" <= c <= "\u9fff"]
-    if not hanzi:
+def _everyday_share(text: str) -> float:
+    """The share of visible characters that everyday Chinese text is made of:
+    common hanzi, CJK and ASCII punctuation, Latin letters and digits."""
+    visible = [c for c in text[:20000] if not c.isspace()]
+    if not visible:
         return 0.0
     common = _common_hanzi()
-    return sum(c in common for c in hanzi) / len(hanzi)
+    everyday = sum(
+        1
+        for c in visible
+        if c in common
+        or " " < c < "\x7f"
+        or (unicodedata.category(c).startswith("P") and not c.isalnum())
+        or ("\uff01" <= c <= "\uff5e")  # full-width ASCII forms
+    )
+    return everyday / len(visible)
 
 
 @functools.cache
@@ -179,6 +191,13 @@ def atomic_write(path: str | Path, data: bytes) -> None:
     disk, and the file is renamed over ``path`` (atomic on POSIX).
     """
     path = Path(path)
+    try:
+        _write_then_rename(path, data)
+    except OSError as err:
+        raise ZhenError(f"cannot write {path}: {err.strerror or err}") from None
+
+
+def _write_then_rename(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:

@@ -30,9 +30,13 @@ def test_detects_common_chinese_encodings(data, encoding):
 
 
 @pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
-def test_utf16_without_bom_when_mostly_ascii(codec):
-    text = "Chapter 1. 第一章\nHello world, this is mostly ASCII text.\n"
+@pytest.mark.parametrize("text", [SIMPLIFIED, TRADITIONAL, "Chapter 1. 第一章\nHello world, this is mostly ASCII.\n"])
+def test_utf16_without_bom(codec, text):
     assert decode(text.encode(codec)) == (text, codec)
+
+
+def test_a_bom_is_not_text_even_with_an_explicit_encoding():
+    assert decode(codecs.BOM_UTF8 + "你好".encode("utf-8"), "utf-8") == ("你好", "utf-8")
 
 
 def test_short_gbk_headline_is_not_mistaken_for_another_encoding():
@@ -52,13 +56,15 @@ def test_binary_and_undecodable_input_is_an_error_not_mojibake():
     png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00" + bytes(range(256)) * 4
     with pytest.raises(ZhenError, match="binary"):
         decode(png)
-    with pytest.raises(ZhenError, match="not UTF-8, UTF-16, GB18030 or Big5"):
-        decode("café olé".encode("latin-1"))
+    with pytest.raises(ZhenError, match="not UTF-8, UTF-16, GB18030 or Big5.*--encoding"):
+        decode("café olé!".encode("latin-1"))  # odd length: not even UTF-16
+    with pytest.raises(ZhenError, match="cannot tell the encoding.*--encoding"):
+        decode("café olé".encode("latin-1"))  # decodes as UTF-16, but to nonsense
 
 
 def test_line_ends_and_control_characters_are_normalised():
-    text, _ = decode("一\r\n二\r三\n四\x00五\x07\u2028六".encode("utf-8"))
-    assert text == "一\n二\n三\n四五\n六"
+    text, _ = decode(f"一\r\n二\r三\n{SIMPLIFIED}四\x00五\x07\u2028六".encode("utf-8"))
+    assert text == f"一\n二\n三\n{SIMPLIFIED}四五\n六"
 
 
 def test_empty_input():
@@ -93,7 +99,7 @@ def test_atomic_write_failure_keeps_the_old_file(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", crash)
-    with pytest.raises(OSError):
+    with pytest.raises(ZhenError, match="cannot write .*out.po: No space left on device"):
         atomic_write(path, b"half")
     assert path.read_bytes() == b"reviewed work"
     assert os.listdir(tmp_path) == ["out.po"]  # no temporary file left behind
