@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from .data import Pair, Sentence, Translation, Unit
+from .han import HAN
 
 # English characters (spaces aside) per Chinese character in zh→en
 # translation, and how much that varies: log(actual/expected) has a spread of
@@ -22,9 +23,11 @@ from .data import Pair, Sentence, Translation, Unit
 CHARS_PER_HANZI = 3.3
 _RATIO_SPREAD_FLOOR, _RATIO_SPREAD_PER_CHAR = 0.1, 0.6
 
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]")
 # A number, unless it is a month ("7月" comes out as "July").
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*(?!\d|\s*月)")
+_ANY_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
+# Small numbers are often spelled out in English.
+_NUMBER_WORDS = {str(n): word for n, word in enumerate("zero one two three four five six seven eight nine ten".split())}
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+")
 _WORD = re.compile(r"\w+")
 
@@ -45,8 +48,11 @@ def _pair(sentence: Sentence, translation: Translation) -> Pair:
 
 def score(source: str, translation: Translation) -> tuple[float, tuple[str, ...]]:
     """Return ``(confidence, warnings)`` for one translated sentence."""
-    if not translation.text:
-        return (0.0, ("the translation is empty",)) if source.strip() else (1.0, ())
+    source, target = source.strip(), translation.text.strip()
+    if not source or not target:
+        if source == target:
+            return 1.0, ()
+        return 0.0, ("the translation is empty" if source else "a translation of nothing",)
     checks = [
         check(source, translation)
         for check in (
@@ -64,23 +70,23 @@ def score(source: str, translation: Translation) -> tuple[float, tuple[str, ...]
 
 
 def _length_ratio(source: str, translation: Translation) -> Check:
-    han = len(_HAN.findall(source))
+    han = len(HAN.findall(source))
     other = len("".join(source.split())) - han
     expected = CHARS_PER_HANZI * han + other
     actual = len("".join(translation.text.split()))
     spread = math.sqrt(_RATIO_SPREAD_FLOOR**2 + _RATIO_SPREAD_PER_CHAR / max(han, 1))
     z = math.log(actual / expected) / spread
-    if abs(z) <= 2:
+    if abs(z) <= 2:  # within two spreads of the usual length
         return 1.0, None
-    factor = math.exp(-0.5 * (abs(z) - 2) ** 2)
-    if factor > 0.5:
-        return factor, None
     kind = "long" if z > 0 else "short"
-    return factor, f"unusually {kind}: {actual} characters where about {expected:.0f} are usual"
+    return (
+        math.exp(-0.5 * (abs(z) - 2) ** 2),
+        f"unusually {kind}: {actual} characters where about {expected:.0f} are usual",
+    )
 
 
 def _untranslated(source: str, translation: Translation) -> Check:
-    left = _HAN.findall(translation.text)
+    left = HAN.findall(translation.text)
     if not left:
         return 1.0, None
     share = len(left) / len("".join(translation.text.split()))
@@ -91,22 +97,28 @@ def _repetition(source: str, translation: Translation) -> Check:
     words = _WORD.findall(translation.text.lower())
     trigrams = list(zip(words, words[1:], words[2:]))
     repeats = len(trigrams) - len(set(trigrams))
-    if repeats < 2:
+    share = repeats / len(trigrams) if trigrams else 0.0
+    if repeats < 2 or share < 0.2:  # prose repeats a phrase now and then
         return 1.0, None
-    share = repeats / len(trigrams)
-    if share < 0.2:
-        return 1 - share, None
     phrase = " ".join(Counter(trigrams).most_common(1)[0][0])
     return max(0.0, 1 - share), f"repeats itself ({phrase!r}…): possible decoding loop"
 
 
 def _numbers_kept(source: str, translation: Translation) -> Check:
-    numbers = set(_NUMBER.findall(unicodedata.normalize("NFKC", source)))
-    target = unicodedata.normalize("NFKC", translation.text).replace(",", "")
-    missing = sorted(n for n in numbers if n.replace(",", "") not in target)
+    numbers = _numbers(_NUMBER.findall(unicodedata.normalize("NFKC", source)))
+    target = unicodedata.normalize("NFKC", translation.text)
+    found = _numbers(_ANY_NUMBER.findall(target))
+    words = set(_WORD.findall(target.lower()))
+    missing = sorted(
+        n for n in numbers if n not in found and not (n in _NUMBER_WORDS and _NUMBER_WORDS[n] in words)
+    )
     if not missing:
         return 1.0, None
     return 1 - 0.5 * len(missing) / len(numbers), f"numbers missing: {', '.join(missing)}"
+
+
+def _numbers(found: list[str]) -> set[str]:
+    return {n.replace(",", "") for n in found}
 
 
 def _latin_words_kept(source: str, translation: Translation) -> Check:
@@ -135,13 +147,17 @@ def group_units(pairs: Sequence[Pair], path: str) -> list[Unit]:
     groups: dict[str, list[Pair]] = {}
     for pair in pairs:
         groups.setdefault(pair.source.text, []).append(pair)
-    return [
-        Unit(
-            source=source,
-            target=same[0].translation.text,
-            confidence=same[0].confidence,
-            warnings=same[0].warnings,
-            locations=tuple((path, p.source.line) for p in same),
-        )
-        for source, same in groups.items()
-    ]
+    return [_unit(source, same, path) for source, same in groups.items()]
+
+
+def _unit(source: str, same: list[Pair], path: str) -> Unit:
+    """One unit for a repeated sentence; the first translation wins, others are noted."""
+    first = same[0]
+    others = dict.fromkeys(p.translation.text for p in same if p.translation.text != first.translation.text)
+    return Unit(
+        source=source,
+        target=first.translation.text,
+        confidence=first.confidence,
+        warnings=first.warnings + tuple(f"elsewhere translated as: {other}" for other in others),
+        locations=tuple((path, p.source.line) for p in same),
+    )

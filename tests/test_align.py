@@ -36,7 +36,20 @@ def test_signals_that_should_not_fire():
     # A month comes out as a word; repeated words in normal prose are fine.
     assert score("7月4日-7月5日举办。", Translation("It was held from July 4 to 5.")) == (1.0, ())
     text = "The company said that the plan was good, and the company said that it would act."
-    assert score("公司说这个计划很好，公司说会行动起来。", Translation(text))[0] > 0.8
+    assert score("公司说这个计划很好，公司说会行动起来。", Translation(text)) == (1.0, ())
+    # Small numbers may be spelled out.
+    assert score("我们有3个孩子和10本书。", Translation("We have three children and ten books.")) == (1.0, ())
+
+
+def test_numbers_are_compared_whole():
+    assert score("第1章讲了它。", Translation("Chapter 10 talks about it."))[1] == ("numbers missing: 1",)
+    assert score("价格是1,000元。", Translation("The price is 1000 yuan."))[1] == ()
+
+
+def test_blank_input_does_not_crash():
+    assert score("   ", Translation("  ")) == (1.0, ())
+    assert score("你好", Translation(" "))[0] == 0.0
+    assert score(" ", Translation("Hello"))[0] == 0.0
 
 
 def test_confidence_stays_in_range_when_everything_is_wrong():
@@ -64,3 +77,11 @@ def test_group_units_merges_repeated_sentences_with_all_locations():
         ("第一句。", (("doc.txt", 1), ("doc.txt", 4))),
         ("第二句。", (("doc.txt", 2),)),
     ]
+
+
+def test_a_sentence_translated_differently_in_places_keeps_the_first_and_notes_the_rest():
+    sentences = segment("好的。\n好的。\n好的。")
+    pairs = align(sentences, [Translation(t) for t in ("OK.", "Fine.", "OK.")])
+    [unit] = group_units(pairs, "doc.txt")
+    assert unit.target == "OK."
+    assert unit.warnings[-1] == "elsewhere translated as: Fine."
