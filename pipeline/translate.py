@@ -47,13 +47,15 @@ class Translator:
         # The longest input, in tokens with the end-of-sentence mark, that the
         # model's position embeddings cover.
         self.max_source_tokens = min(model.config.max_position_embeddings, tokenizer.model_max_length)
+        # Splitting and batching both need token counts; count each text once.
+        self.token_count = functools.lru_cache(maxsize=1 << 16)(self._count_tokens)
 
     @classmethod
     def load(cls, name: str | None = None, options: DecodingOptions = DecodingOptions()) -> Translator:
         """Load a MarianMT model from a hub id or a local directory."""
         name = resolve_model(name)
-        model, tokenizer = _load_marian(name)
         device = _pick_device(options.device)
+        model, tokenizer = _load_marian(name)
         model.to(device).eval()
         log.info("loaded %s on %s", name, device)
         return cls(model, tokenizer, name, options)
@@ -66,18 +68,19 @@ class Translator:
         only on a terminal.
         """
         pieces: list[list[str]] = [
-            split_to_fit(s.strip(), self._fits) if s.strip() else [] for s in sentences
+            split_to_fit(s.strip(), self.fits) if s.strip() else [] for s in sentences
         ]
         unique = list(dict.fromkeys(p for parts in pieces for p in parts))
         translated = dict(zip(unique, self._generate(unique, progress)))
         return [_join([translated[p] for p in parts]) for parts in pieces]
 
-    def _fits(self, text: str) -> bool:
-        return len(self._encode(text)) <= self.max_source_tokens
+    def fits(self, text: str) -> bool:
+        """Does ``text`` fit the model's input (end-of-sentence mark included)?"""
+        return self.token_count(text) <= self.max_source_tokens
 
-    def _encode(self, text: str) -> list[int]:
+    def _count_tokens(self, text: str) -> int:
         # verbose=False: no warning for inputs over the limit; we split those.
-        return self.tokenizer(prepare_source(text), verbose=False)["input_ids"]
+        return len(self.tokenizer(prepare_source(text), verbose=False)["input_ids"])
 
     def _generate(self, texts: list[str], progress: bool | None) -> list[tuple[str, bool]]:
         """Translate ``texts`` in length-sorted batches; return (text, truncated)."""
@@ -85,8 +88,7 @@ class Translator:
 
         # Longest first: similar lengths share a batch (little padding), and a
         # batch that does not fit in memory fails at once, not at the end.
-        lengths = [len(self._encode(t)) for t in texts]
-        order = sorted(range(len(texts)), key=lambda i: -lengths[i])
+        order = sorted(range(len(texts)), key=lambda i: -self.token_count(texts[i]))
         results: list[tuple[str, bool]] = [("", False)] * len(texts)
         size = max(1, self.options.batch_size)
         with tqdm(total=len(texts), unit="sent", desc="translating", disable=_no_bar(progress)) as bar:
@@ -172,6 +174,10 @@ def _pick_device(device: str) -> str:
 
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        torch.device(device)
+    except RuntimeError:
+        raise ZhenError(f"unknown device {device!r}; use cpu, cuda, cuda:N or auto") from None
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ZhenError(f"--device {device} asked for, but torch sees no CUDA GPU; use --device cpu")
     return device

@@ -49,13 +49,15 @@ def test_empty_lines_are_not_sent_to_the_model(translator):
     assert out[2].text
 
 
-def test_long_sentence_is_split_and_nothing_is_truncated(translator):
+def test_long_sentence_is_translated_whole_in_pieces_that_fit(translator):
     # 3,000 characters, far over the tiny model's 128-token limit.
     long_sentence = "，".join(SENTENCES[2].rstrip(".").split(", ") * 40)[:3000] + "。"
-    assert len(long_sentence) > 2900
+    assert len(long_sentence) > 2900 and not translator.fits(long_sentence)
+    pieces = split_to_fit(long_sentence, translator.fits)
+    assert "".join(pieces) == long_sentence  # no input dropped
+    assert len(pieces) > 1 and all(translator.fits(p) for p in pieces)
     result = translator.translate([long_sentence])[0]
-    pieces = split_to_fit(long_sentence, translator._fits)
-    assert result.pieces == len(pieces) > 1
+    assert result.pieces == len(pieces)
     # The joined translation is exactly the pieces' translations, in order.
     assert result.text == " ".join(t.text for t in translator.translate(pieces))
 
@@ -122,6 +124,11 @@ def test_marian_directory_without_tokenizer_files(tiny_model, tmp_path):
     (broken / "source.spm").unlink()
     with pytest.raises(ZhenError, match="not a complete MarianMT model"):
         Translator.load(str(broken))
+
+
+def test_unknown_device(tiny_model):
+    with pytest.raises(ZhenError, match="unknown device 'gpu'"):
+        Translator.load(str(tiny_model), DecodingOptions(device="gpu"))
 
 
 def test_cuda_requested_without_gpu(tiny_model):
