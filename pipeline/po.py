@@ -15,6 +15,7 @@ read is an error, and nothing is written over it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,14 +34,16 @@ _TRANSLATOR_FIELDS = ("PO-Revision-Date", "Last-Translator", "Language-Team")
 def write_po(units: Sequence[Unit], path: str | Path, provenance: Provenance, source_path: str) -> None:
     """Write ``units`` to ``path`` atomically, keeping reviewed entries already there."""
     po = po_file(units, provenance, source_path)
-    previous = _read_existing(Path(path))
+    previous = read_existing(Path(path))
     if previous is not None:
         keep_reviewed(po, previous)
     atomic_write(path, str(po).encode("utf-8"))
 
 
 def po_file(units: Sequence[Unit], provenance: Provenance, source_path: str) -> polib.POFile:
-    po = polib.POFile(wrapwidth=78)
+    # No line wrapping: it keeps diffs of reviewed files small, and polib would
+    # otherwise wrap `#:` references inside file names that contain spaces.
+    po = polib.POFile(wrapwidth=0)
     po.header = (
         f"Machine translation of {source_path} (Chinese) into English by zhen.\n"
         "Entries flagged fuzzy are unreviewed machine drafts: correct them and\n"
@@ -103,16 +106,36 @@ def _approved(entry: polib.POEntry) -> bool:
     return bool(entry.msgstr) and not entry.fuzzy and not entry.msgid_plural
 
 
-def _read_existing(path: Path) -> polib.POFile | None:
+def read_existing(path: Path) -> polib.POFile | None:
+    """The PO file at ``path``, None if there is none; an unreadable one is an error."""
     if not path.exists():
         return None
     try:
-        return polib.pofile(str(path), wrapwidth=78)
-    except (OSError, UnicodeDecodeError, ValueError) as err:
+        text = path.read_text(encoding=polib.detect_encoding(str(path)))
+        _check_strings_closed(text)
+        return polib.pofile(text, wrapwidth=0)
+    except (OSError, UnicodeDecodeError, LookupError, ValueError) as err:
         raise ZhenError(
             f"{path} exists but cannot be read as a PO file ({err}); it may hold reviewed "
             "work, so nothing was written: fix it or move it away"
         ) from None
+
+
+# A keyword or continuation line of a PO entry, live or obsolete ("#~ ").
+_STRING_LINE = re.compile(r'(?:#~\s*)?(?:(?:msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?)\s+)?"')
+_CLOSED_STRING = re.compile(r'"(?:[^"\\]|\\.)*"\s*')
+
+
+def _check_strings_closed(text: str) -> None:
+    """Reject unterminated strings, the mark of a truncated file.
+
+    polib reads ``msgid "broken`` as the msgid "broke" without complaint, so
+    a file cut off mid-write would silently lose text.
+    """
+    for number, line in enumerate(text.splitlines(), start=1):
+        start = _STRING_LINE.match(line)
+        if start and not _CLOSED_STRING.fullmatch(line, start.end() - 1):
+            raise ValueError(f"unterminated string on line {number}")
 
 
 def _reference_path(path: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -12,7 +12,7 @@ from pathlib import Path
 from .align import align, group_units
 from .data import Document, Pair, Provenance
 from .errors import ZhenError
-from .po import write_po
+from .po import read_existing, write_po
 from .segment import segment
 from .textio import read_document
 from .tmx import write_tmx
@@ -37,19 +37,22 @@ def output_paths(document: Document, out_dir: Path) -> Outputs:
 def run(
     inputs: Sequence[str | Path],
     out_dir: str | Path,
-    load_translator,
+    load_translator: Callable[[], Translator],
     encoding: str | None = None,
     progress: bool | None = None,
 ) -> list[Outputs]:
     """Translate each input document into ``out_dir/<name>.tmx`` and ``.po``.
 
-    Every input is read and decoded before the model is loaded
-    (``load_translator()``), so a bad file fails fast and writes nothing.
+    Every input is read and decoded, and every PO already in ``out_dir``
+    checked, before the model is loaded (``load_translator()``), so a bad
+    file fails fast and nothing is written.
     Outputs are written atomically, after the document is fully translated.
     """
     out_dir = Path(out_dir)
     documents = [read_document(path, encoding) for path in inputs]
     _check_distinct_names(documents, out_dir)
+    for document in documents:  # a reviewed PO we could not merge stops us here
+        read_existing(output_paths(document, out_dir).po)
     out_dir.mkdir(parents=True, exist_ok=True)
     translator = load_translator()
     written = []
@@ -75,9 +78,10 @@ def write_outputs(document: Document, pairs: Sequence[Pair], out_dir: Path, mode
     low = sum(unit.confidence < LOW_CONFIDENCE for unit in units)
     if not pairs:
         log.warning("%s: no text found; wrote empty outputs", document.path)
+    decoded = "" if document.encoding.startswith("utf-8") else f" (decoded as {document.encoding})"
     log.info(
-        "%s: %d sentences, %d unique (%d of low confidence) -> %s, %s",
-        document.path, len(pairs), len(units), low, outputs.tmx, outputs.po,
+        "%s%s: %d sentences, %d unique (%d of low confidence) -> %s, %s",
+        document.path, decoded, len(pairs), len(units), low, outputs.tmx, outputs.po,
     )
     return outputs
 
@@ -86,6 +90,8 @@ def creation_time() -> datetime:
     """Now, or ``$SOURCE_DATE_EPOCH`` for reproducible builds."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
+        if not epoch.isdigit():
+            raise ZhenError(f"SOURCE_DATE_EPOCH must be seconds since 1970, not {epoch!r}")
         return datetime.fromtimestamp(int(epoch), timezone.utc)
     return datetime.now(timezone.utc).replace(microsecond=0)
 

@@ -176,10 +176,22 @@ def test_a_merged_po_passes_msgfmt(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("content", [b'this is not\n a po file "', b'msgid "\xff"\nmsgstr ""\n'])
+@pytest.mark.parametrize(
+    "content",
+    [b'this is not\n a po file "', b'msgid "\xff"\nmsgstr ""\n', b'msgid "abc"\nmsgstr "trunc'],
+)
 def test_an_unreadable_po_at_the_output_path_is_never_overwritten(tmp_path, content):
     path = tmp_path / "doc.po"
     path.write_bytes(content)
     with pytest.raises(ZhenError, match="cannot be read as a PO file.*nothing was written"):
         write_po(units_of(HOSTILE[:1]), path, PROVENANCE, "doc.txt")
     assert path.read_bytes() == content
+
+
+def test_references_to_long_paths_with_spaces_stay_whole(tmp_path):
+    path = tmp_path / "x.po"
+    folder = "my documents/a rather long folder name for the annual report/"
+    units = [Unit("第一句。", "One.", 1.0, (), tuple((folder + "b-c*d.txt", n) for n in (1, 5, 9)))]
+    write_po(units, path, PROVENANCE, folder + "b-c*d.txt")
+    reference = f"\u2068{folder}b-c*d.txt\u2069"
+    assert f"#: {reference}:1 {reference}:5 {reference}:9\n" in path.read_text(encoding="utf-8")
