@@ -9,8 +9,11 @@ MODEL   ?= models/opus-mt-zh-en
 OUT     ?= out
 # Extra options for `zhen run`, e.g. ZHEN_OPTS="--beams 1 --device cuda".
 ZHEN_OPTS ?=
-# The CPU build of torch; an unpinned torch pulls a multi-GB CUDA build.
+# Pinned: an unpinned torch pulls a multi-GB CUDA build. On this project's
+# machines pip takes the CPU wheel from local disk; elsewhere add
+# TORCH_INDEX=https://download.pytorch.org/whl/cpu for the CPU build.
 TORCH   ?= torch==2.13.0
+TORCH_INDEX ?=
 
 DEFAULT_MODEL_DIR := models/opus-mt-zh-en
 INPUTS  := $(wildcard corpus/*.txt)
@@ -42,7 +45,7 @@ tiny-model:
 setup:
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --upgrade pip
-	$(PYTHON) -m pip install "$(TORCH)"
+	$(PYTHON) -m pip install "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PYTHON) -m pip install -e ".[dev]"
 
 test:

@@ -15,14 +15,14 @@ from pathlib import Path
 
 from . import __version__
 from .align import align, group_units
-from .data import Provenance, Translation
+from .data import Document, Pair, Provenance, Translation
 from .errors import ZhenError
 from .po import write_po
 from .run import creation_time, run
 from .segment import LANGUAGES, segment, segment_lines
 from .textio import atomic_write, read_document
 from .tmx import write_tmx
-from .translate import DEFAULT_MODEL, DecodingOptions, Translator, download
+from .translate import DEFAULT_MODEL, MODEL_ENV_VAR, DecodingOptions, Translator, download
 
 log = logging.getLogger("pipeline")
 
@@ -35,6 +35,7 @@ stages and their commands:
 
 The model is --model, else $ZHEN_MODEL, else Helsinki-NLP/opus-mt-zh-en
 (downloaded on first use; `zhen download-model` saves it for offline use).
+Details: README.md.
 """
 
 
@@ -77,14 +78,14 @@ def _parser() -> argparse.ArgumentParser:
                         help="print debugging detail, including the libraries' own messages")
     reading = argparse.ArgumentParser(add_help=False, parents=[common])
     reading.add_argument("--encoding", metavar="ENC",
-                         help="input encoding (default: detect UTF-8/UTF-16 by BOM, UTF-8, GB18030, Big5)")
+                         help="input encoding (default: detected among UTF-8, UTF-16, GB18030 and Big5)")
     model = argparse.ArgumentParser(add_help=False)
     model.add_argument("--model", metavar="M",
-                       help="hub id or MarianMT directory (default: $ZHEN_MODEL or Helsinki-NLP/opus-mt-zh-en)")
+                       help=f"hub id or MarianMT directory (default: ${MODEL_ENV_VAR} or {DEFAULT_MODEL})")
     model.add_argument("--beams", type=_positive, metavar="N",
                        help="beam size (default: the model's generation config)")
-    model.add_argument("--batch-size", type=_positive, default=16, metavar="N",
-                       help="sentences per batch (default: 16)")
+    model.add_argument("--batch-size", type=_positive, default=DecodingOptions.batch_size, metavar="N",
+                       help="sentences per batch (default: %(default)s)")
     model.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: auto)")
     model.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                        help="progress bar (default: only on a terminal)")
@@ -93,7 +94,8 @@ def _parser() -> argparse.ArgumentParser:
         "run", parents=[reading, model], help="translate documents into TMX and PO",
         description="Segment, translate and align each INPUT, writing DIR/<name>.tmx and "
         "DIR/<name>.po, where <name> is the file name without its last extension "
-        "(corpus/a.zh.txt → out/a.zh.tmx, out/a.zh.po).",
+        "(corpus/a.zh.txt → out/a.zh.tmx, out/a.zh.po). Entries a reviewer approved "
+        "in an existing DIR/<name>.po are kept.",
     )
     run.add_argument("inputs", nargs="+", metavar="INPUT", help="plain-text Chinese documents")
     run.add_argument("-o", "--out", default="out", metavar="DIR", help="output directory (default: out)")
@@ -136,7 +138,7 @@ def _parser() -> argparse.ArgumentParser:
         "download-model", parents=[common], help="save a model from the Hugging Face hub for offline use",
         description="Download a MarianMT model and save it to a directory (needs network).",
     )
-    dl.add_argument("--model", default=None, metavar="ID", help="hub id (default: Helsinki-NLP/opus-mt-zh-en)")
+    dl.add_argument("--model", default=DEFAULT_MODEL, metavar="ID", help="hub id (default: %(default)s)")
     dl.add_argument("--to", metavar="DIR", help="target directory (default: models/<name of the model>)")
     dl.set_defaults(command=_download)
     return parser
@@ -157,23 +159,14 @@ def _segment(args: argparse.Namespace) -> None:
 
 
 def _translate(args: argparse.Namespace) -> None:
-    lines = read_document(args.file, args.encoding).text.split("\n")
+    lines = read_document(args.file, args.encoding).text.splitlines()
     translator = _load_translator(args)
     for translation in translator.translate(lines, args.progress):
         print(translation.text)
 
 
 def _align(args: argparse.Namespace) -> None:
-    source = read_document(args.source, args.encoding)
-    target = read_document(args.target, args.encoding)
-    split = (lambda text, lang: segment_lines(text)) if args.presegmented else segment
-    sentences, targets = split(source.text, "zh"), split(target.text, "en")
-    if len(sentences) != len(targets):
-        raise ZhenError(
-            f"{args.source} has {len(sentences)} sentences but {args.target} has {len(targets)}; "
-            "this version pairs sentences one to one (use --presegmented for line-by-line files)"
-        )
-    pairs = align(sentences, [Translation(t.text) for t in targets])
+    source, pairs = _pair_files(args)
     fmt = args.format or _format_from_extension(args.output)
     if fmt == "tsv":
         _write_tsv(pairs, args.output)
@@ -188,16 +181,34 @@ def _align(args: argparse.Namespace) -> None:
         write_po(units, args.output, provenance, source.path)
 
 
+def _pair_files(args: argparse.Namespace) -> tuple[Document, list[Pair]]:
+    """Read SOURCE and TARGET, split both into sentences, and pair them one to one."""
+    source = read_document(args.source, args.encoding)
+    target = read_document(args.target, args.encoding)
+    if args.presegmented:
+        sentences, targets = segment_lines(source.text), segment_lines(target.text)
+    else:
+        sentences, targets = segment(source.text, "zh"), segment(target.text, "en")
+    if len(sentences) != len(targets):
+        raise ZhenError(
+            f"{args.source} has {len(sentences)} sentences but {args.target} has {len(targets)}; "
+            "this version pairs sentences one to one (use --presegmented for line-by-line files)"
+        )
+    return source, align(sentences, [Translation(t.text) for t in targets])
+
+
 def _download(args: argparse.Namespace) -> None:
-    name = args.model or DEFAULT_MODEL
-    target = Path(args.to or Path("models") / name.split("/")[-1])
-    download(name, target)
-    log.info("saved %s to %s; use it with --model %s", name, target, target)
+    target = Path(args.to or Path("models") / args.model.split("/")[-1])
+    download(args.model, target)
+    log.info("saved %s to %s; use it with --model %s", args.model, target, target)
 
 
-def _write_tsv(pairs, output: str | None) -> None:
+def _write_tsv(pairs: list[Pair], output: str | None) -> None:
     rows = [
-        "\t".join([f"{p.confidence:.3f}", p.source.text, p.translation.text, "; ".join(p.warnings)])
+        "\t".join(
+            cell.replace("\t", " ")
+            for cell in (f"{p.confidence:.3f}", p.source.text, p.translation.text, "; ".join(p.warnings))
+        )
         for p in pairs
     ]
     text = "".join(row + "\n" for row in rows)
@@ -218,10 +229,9 @@ def _load_translator(args: argparse.Namespace) -> Translator:
 
 
 def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
+    return int(text)
 
 
 def _setup_logging(level: int) -> None:

@@ -196,6 +196,19 @@ def test_stage_commands_compose_into_the_same_result(sample_run, tiny_model, tmp
     assert [e.msgid for e in polib.pofile(str(po))] == UNIQUE_SENTENCES
 
 
+def test_translate_prints_one_line_per_input_line(tiny_model):
+    result = run_cli("translate", "-", "--model", tiny_model, stdin="第一句。\n\n第二句。\n".encode())
+    assert result.returncode == 0, result.stderr.decode()
+    lines = result.stdout.decode().split("\n")
+    assert len(lines) == 4 and lines[0] and lines[1] == "" and lines[2] and lines[3] == ""
+
+
+def test_unknown_device_is_a_one_line_error(tiny_model):
+    result = run_cli("translate", "-", "--model", tiny_model, "--device", "gpu", stdin="你好。".encode())
+    assert result.returncode == 1
+    assert result.stderr.decode() == "zhen: error: unknown device 'gpu'; use cpu, cuda, cuda:N or auto\n"
+
+
 def test_align_refuses_unequal_sentence_counts(tmp_path):
     (tmp_path / "zh.txt").write_text("一。\n二。\n", encoding="utf-8")
     (tmp_path / "en.txt").write_text("One.\n", encoding="utf-8")
@@ -208,7 +221,7 @@ def test_align_refuses_unequal_sentence_counts(tmp_path):
     "make_input, message",
     [
         (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00" + bytes(range(256))), "binary"),
-        (lambda p: p.write_bytes("caf\xe9 ol\xe9".encode("latin-1")), "not UTF-8"),
+        (lambda p: p.write_bytes("caf\xe9 ol\xe9!".encode("latin-1")), "not UTF-8"),
         (lambda p: None, "cannot read"),
     ],
 )
@@ -316,3 +329,15 @@ def test_rerun_after_review_and_source_change_keeps_approved_work(tiny_model, tm
     assert [(e.msgid, e.msgstr) for e in po.obsolete_entries()] == [("第三句。", "The third sentence.")]
     msgfmt = require_tool("msgfmt")
     assert subprocess.run([msgfmt, "--check", "-o", os.devnull, str(out / "doc.po")]).returncode == 0
+
+
+def test_unreadable_po_in_the_output_stops_the_run_before_anything_is_written(tiny_model, tmp_path):
+    (tmp_path / "a.txt").write_text("第一句。", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("第二句。", encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "b.po").write_bytes(b'msgid "broken')
+    result = run_cli("run", tmp_path / "a.txt", tmp_path / "b.txt", "--out", out, "--model", tiny_model)
+    assert result.returncode == 1 and b"b.po exists but cannot be read" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["b.po"]
+    assert (out / "b.po").read_bytes() == b'msgid "broken'
