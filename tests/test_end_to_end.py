@@ -341,3 +341,16 @@ def test_unreadable_po_in_the_output_stops_the_run_before_anything_is_written(ti
     assert result.returncode == 1 and b"b.po exists but cannot be read" in result.stderr
     assert sorted(p.name for p in out.iterdir()) == ["b.po"]
     assert (out / "b.po").read_bytes() == b'msgid "broken'
+
+
+def test_download_model_saves_a_directory_that_translates_the_same(tiny_model, tmp_path):
+    # A local directory stands in for the hub id: the same from_pretrained and
+    # save_pretrained code runs, without network.
+    saved = tmp_path / "models" / "copy"
+    result = run_cli("download-model", "--model", tiny_model, "--to", saved)
+    assert result.returncode == 0, result.stderr.decode()
+    assert {"config.json", "source.spm", "target.spm", "vocab.json"} <= {p.name for p in saved.iterdir()}
+    sentences = "第一句。\n韩乾源表示: '我们是这样, 充分开放.\n".encode()
+    original = run_cli("translate", "-", "--model", tiny_model, stdin=sentences)
+    copy = run_cli("translate", "-", "--model", saved, stdin=sentences)
+    assert copy.returncode == 0 and copy.stdout == original.stdout
