@@ -4,8 +4,9 @@
 VENV    ?= .venv
 PYTHON  ?= $(VENV)/bin/python
 ZHEN    ?= $(PYTHON) -m pipeline
-# A MarianMT directory or hub id. The default is downloaded on first use.
-MODEL   ?= models/opus-mt-zh-en
+# A MarianMT directory or hub id: $ZHEN_MODEL, else the default, which is
+# downloaded on first use. Changing it redoes every document.
+MODEL   ?= $(or $(ZHEN_MODEL),models/opus-mt-zh-en)
 OUT     ?= out
 # Extra options for `zhen run`, e.g. ZHEN_OPTS="--beams 1 --device cuda".
 ZHEN_OPTS ?=
@@ -16,10 +17,19 @@ TORCH   ?= torch==2.13.0
 TORCH_INDEX ?=
 
 DEFAULT_MODEL_DIR := models/opus-mt-zh-en
-INPUTS  := $(wildcard corpus/*.txt)
+# make cannot handle some file names (spaces, ()$:;#%) and the shell would
+# mangle others ("`\); such documents are skipped with a warning.
+ODD_NAME := *[[:space:]()$$:;\#%"`\\]*
+INPUTS  := $(shell find corpus -maxdepth 1 -type f -name '*.txt' ! -name '$(ODD_NAME)' | LC_ALL=C sort)
+SKIPPED := $(shell find corpus -maxdepth 1 -type f -name '*.txt' -name '$(ODD_NAME)' | wc -l)
 OUTPUTS := $(foreach f,$(INPUTS:corpus/%.txt=$(OUT)/%),$(f).tmx $(f).po)
+MODEL_STAMP := $(OUT)/.zhen-model
 
-.PHONY: all setup test model tiny-model clean help
+ifneq ($(SKIPPED),0)
+$(warning skipping $(SKIPPED) document(s) in corpus/ whose names make cannot handle; rename them or use `python -m pipeline run`)
+endif
+
+.PHONY: all setup test model tiny-model clean help FORCE
 
 all: $(OUTPUTS)
 
@@ -28,9 +38,17 @@ ifeq ($(MODEL),$(DEFAULT_MODEL_DIR))
 MODEL_READY := $(DEFAULT_MODEL_DIR)/config.json
 endif
 
-# One run writes both files of a document (a grouped pattern rule).
-$(OUT)/%.tmx $(OUT)/%.po: corpus/%.txt | $(MODEL_READY)
-	$(ZHEN) run $< --out $(OUT) --model $(MODEL) $(ZHEN_OPTS)
+# One run writes both files of a document (a grouped pattern rule). A
+# reviewer's approved entries in an existing PO are kept.
+$(OUT)/%.tmx $(OUT)/%.po: corpus/%.txt $(MODEL_STAMP) | $(MODEL_READY)
+	$(ZHEN) run "$<" --out "$(OUT)" --model "$(MODEL)" $(ZHEN_OPTS)
+
+# Holds the model name; rewritten (so newer) only when MODEL changes.
+$(MODEL_STAMP): FORCE
+	@mkdir -p "$(OUT)"
+	@echo '$(MODEL)' | cmp -s - $@ || echo '$(MODEL)' > $@
+
+FORCE:
 
 model: $(DEFAULT_MODEL_DIR)/config.json
 
@@ -51,8 +69,12 @@ setup:
 test:
 	$(PYTHON) -m pytest
 
+# Removes what is generated, not what a person may have edited: the PO
+# files stay, so `make clean && make` retranslates everything and still
+# keeps the reviewers' approved entries.
 clean:
-	rm -rf $(OUT)
+	rm -f $(OUT)/*.tmx $(MODEL_STAMP)
+	@ls $(OUT)/*.po >/dev/null 2>&1 && echo "kept $(OUT)/*.po: they may hold reviewed work; delete them by hand" || true
 
 help:
 	@echo "make            translate corpus/*.txt into $(OUT)/*.tmx and $(OUT)/*.po (MODEL=$(MODEL))"
@@ -60,4 +82,4 @@ help:
 	@echo "make test       run the tests"
 	@echo "make model      download Helsinki-NLP/opus-mt-zh-en into $(DEFAULT_MODEL_DIR)"
 	@echo "make tiny-model build a tiny random model in models/tiny-random (offline demos)"
-	@echo "make clean      remove $(OUT)/"
+	@echo "make clean      remove the generated $(OUT)/*.tmx (PO files may hold reviews and stay)"

@@ -23,8 +23,10 @@ from .han import HAN
 CHARS_PER_HANZI = 3.3
 _RATIO_SPREAD_FLOOR, _RATIO_SPREAD_PER_CHAR = 0.1, 0.6
 
-# A number, unless it is a month ("7月" comes out as "July").
-_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*(?!\d|\s*月)")
+# A number the translation should repeat: not a month ("7月" comes out as
+# "July"), an ordinal ("第3" as "third") or an amount in 万/亿 ("5000万" as
+# "50 million"), which English writes differently.
+_NUMBER = re.compile(r"(?<!第)(?<![\d.,:])\d+(?:[.,:]\d+)*(?![\d.,:]|\s*[月万亿])")
 _ANY_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 # Small numbers are often spelled out in English.
 _NUMBER_WORDS = {str(n): word for n, word in enumerate("zero one two three four five six seven eight nine ten".split())}

@@ -27,8 +27,9 @@ from .errors import ZhenError
 from .textio import atomic_write, clean_segment
 
 
-# Header fields a translator's editor sets; a reviewed file keeps its own.
-_TRANSLATOR_FIELDS = ("PO-Revision-Date", "Last-Translator", "Language-Team")
+# Header fields zhen owns; on a rerun the others keep what the reviewer's
+# editor set (Last-Translator, PO-Revision-Date, Language, X-Poedit-*, ...).
+_GENERATED_FIELDS = ("POT-Creation-Date", "X-Generator")
 
 
 def write_po(units: Sequence[Unit], path: str | Path, provenance: Provenance, source_path: str) -> None:
@@ -78,13 +79,14 @@ def po_file(units: Sequence[Unit], provenance: Provenance, source_path: str) -> 
 
 
 def keep_reviewed(po: polib.POFile, previous: polib.POFile) -> None:
-    """Carry a reviewer's work in ``previous`` into the fresh ``po``.
+    """Carry a reviewer's work in ``previous`` into the fresh ``po``, as msgmerge would.
 
     Approved entries keep their translation and flags; every entry keeps the
-    reviewer's own comments (``# ...``). Fuzzy entries take the new draft.
+    reviewer's own comments (``# ...``); fuzzy entries take the new draft.
+    The header is the reviewer's, but for the fields zhen owns.
     """
     current = {entry.msgid: entry for entry in po}
-    for old in previous:
+    for old in _one_per_msgid(previous):
         entry = current.get(old.msgid)
         if entry is None:
             if _approved(old):  # approved, but the sentence left the document
@@ -96,10 +98,19 @@ def keep_reviewed(po: polib.POFile, previous: polib.POFile) -> None:
             entry.msgstr = old.msgstr
             entry.flags = list(old.flags)
             entry.comment = "Reviewed translation, kept across runs"
-    if any(_approved(old) for old in previous):
-        for field in _TRANSLATOR_FIELDS:
-            if field in previous.metadata:
-                po.metadata[field] = previous.metadata[field]
+    ours = {field: po.metadata[field] for field in _GENERATED_FIELDS}
+    po.metadata = {**po.metadata, **previous.metadata, **ours}
+    po.header = previous.header or po.header
+
+
+def _one_per_msgid(entries: polib.POFile) -> list[polib.POEntry]:
+    """A hand-edited file may repeat a msgid (msgfmt rejects that); keep one,
+    an approved one if there is one."""
+    chosen: dict[str, polib.POEntry] = {}
+    for entry in entries:
+        if entry.msgid not in chosen or (_approved(entry) and not _approved(chosen[entry.msgid])):
+            chosen[entry.msgid] = entry
+    return list(chosen.values())
 
 
 def _approved(entry: polib.POEntry) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -14,7 +15,7 @@ from .data import Document, Pair, Provenance
 from .errors import ZhenError
 from .po import read_existing, write_po
 from .segment import segment
-from .textio import read_document
+from .textio import check_writable, read_document
 from .tmx import write_tmx
 from .translate import Translator
 
@@ -43,22 +44,29 @@ def run(
 ) -> list[Outputs]:
     """Translate each input document into ``out_dir/<name>.tmx`` and ``.po``.
 
-    Every input is read and decoded, and every PO already in ``out_dir``
-    checked, before the model is loaded (``load_translator()``), so a bad
-    file fails fast and nothing is written.
-    Outputs are written atomically, after the document is fully translated.
+    Everything that can fail without the model is checked before the model
+    is loaded (``load_translator()``): every input is read and decoded, the
+    output directory and files are writable, and every PO already there can
+    be merged. So a bad file fails fast, before an hour of translation, and
+    nothing is written. Outputs are written atomically, each document's once
+    it is fully translated.
     """
     out_dir = Path(out_dir)
+    created = creation_time()
     documents = [read_document(path, encoding) for path in inputs]
     _check_distinct_names(documents, out_dir)
-    for document in documents:  # a reviewed PO we could not merge stops us here
-        read_existing(output_paths(document, out_dir).po)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    _make_writable_dir(out_dir)
+    for document in documents:
+        outputs = output_paths(document, out_dir)
+        check_writable(outputs.tmx)
+        check_writable(outputs.po)
+        read_existing(outputs.po)
     translator = load_translator()
+    provenance = Provenance(model=translator.name, created=created)
     written = []
     for document in documents:
         pairs = translate_document(document, translator, progress)
-        written.append(write_outputs(document, pairs, out_dir, translator.name))
+        written.append(write_outputs(document, pairs, out_dir, provenance))
     return written
 
 
@@ -68,9 +76,8 @@ def translate_document(document: Document, translator: Translator, progress: boo
     return align(sentences, translations)
 
 
-def write_outputs(document: Document, pairs: Sequence[Pair], out_dir: Path, model: str) -> Outputs:
+def write_outputs(document: Document, pairs: Sequence[Pair], out_dir: Path, provenance: Provenance) -> Outputs:
     units = group_units(pairs, document.path)
-    provenance = Provenance(model=model, created=creation_time())
     outputs = output_paths(document, out_dir)
     # The PO first: if a reviewed PO there cannot be read, nothing is written.
     write_po(units, outputs.po, provenance, document.path)
@@ -90,10 +97,22 @@ def creation_time() -> datetime:
     """Now, or ``$SOURCE_DATE_EPOCH`` for reproducible builds."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
-        if not epoch.isdigit():
-            raise ZhenError(f"SOURCE_DATE_EPOCH must be seconds since 1970, not {epoch!r}")
-        return datetime.fromtimestamp(int(epoch), timezone.utc)
+        try:
+            return datetime.fromtimestamp(int(epoch), timezone.utc)
+        except (ValueError, OverflowError, OSError):
+            raise ZhenError(f"SOURCE_DATE_EPOCH must be seconds since 1970, not {epoch!r}") from None
     return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def _make_writable_dir(out_dir: Path) -> None:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir):
+            pass
+    except (FileExistsError, NotADirectoryError):
+        raise ZhenError(f"output directory {out_dir} is a file, not a directory") from None
+    except OSError as err:
+        raise ZhenError(f"cannot write in {out_dir}: {err.strerror or err}") from None
 
 
 def _check_distinct_names(documents: Sequence[Document], out_dir: Path) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .data import Document
 from .errors import ZhenError
+from .han import HAN
 
 # Line separators other than \n that Python's str.splitlines() honours.
 _LINE_BREAKS = re.compile(r"\r\n|[\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
@@ -80,8 +81,8 @@ def decode(data: bytes, encoding: str | None = None, source: str = "input") -> t
             pass
     try:
         text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return _decode_chinese(data, source)
+    except UnicodeDecodeError as err:
+        return _decode_chinese(data, source, f"byte 0x{data[err.start]:02x} at offset {err.start}")
     # Valid UTF-8 may hold a stray control character (it is dropped), but a
     # file that is mostly control bytes (zeros, say) is not text.
     if _control_share(text) > 0.1:
@@ -124,7 +125,7 @@ def _control_share(text: str | bytes) -> float:
     return controls / max(1, len(sample))
 
 
-def _decode_chinese(data: bytes, source: str) -> tuple[str, str]:
+def _decode_chinese(data: bytes, source: str, utf8_error: str) -> tuple[str, str]:
     # charset-normalizer and chardet guess wrong on short Chinese texts (a
     # headline in GBK comes out as UTF-16 or Big5), so decide ourselves: the
     # right decoding reads as everyday Chinese, a wrong one has rare
@@ -144,12 +145,12 @@ def _decode_chinese(data: bytes, source: str) -> tuple[str, str]:
         raise ZhenError(f"{source} looks like a binary file, not plain text")
     if not scored:
         raise ZhenError(
-            f"{source} is not UTF-8, UTF-16, GB18030 or Big5 text; "
+            f"{source} is not UTF-8 ({utf8_error}), UTF-16, GB18030 or Big5 text; "
             "if it is text in another encoding, pass --encoding"
         )
     raise ZhenError(
-        f"cannot tell the encoding of {source} (it does not read as Chinese in "
-        "GB18030, Big5 or UTF-16); pass --encoding"
+        f"cannot tell the encoding of {source}: it is not UTF-8 ({utf8_error}) and does not "
+        "read as Chinese in GB18030, Big5 or UTF-16; pass --encoding"
     )
 
 
@@ -174,14 +175,15 @@ def _everyday_share(text: str) -> float:
 @functools.cache
 def _common_hanzi() -> frozenset[str]:
     """The everyday characters: GB2312 level 1 (3,755) and Big5 level 1 (5,401)."""
-    chars = set()
-    for lead in range(0xB0, 0xD8):
-        for trail in range(0xA1, 0xFF):
-            chars.update(bytes([lead, trail]).decode("gb2312", errors="ignore"))
-    for lead in range(0xA4, 0xC7):
-        for trail in [*range(0x40, 0x7F), *range(0xA1, 0xFF)]:
-            chars.update(bytes([lead, trail]).decode("big5", errors="ignore"))
-    return frozenset(chars)
+    pairs = [(bytes([lead, trail]), "gb2312") for lead in range(0xB0, 0xD8) for trail in range(0xA1, 0xFF)]
+    pairs += [
+        (bytes([lead, trail]), "big5")
+        for lead in range(0xA4, 0xC7)
+        for trail in [*range(0x40, 0x7F), *range(0xA1, 0xFF)]
+    ]
+    text = "".join(code.decode(codec, errors="ignore") for code, codec in pairs)
+    # Only hanzi: Big5's row C6 also holds Japanese kana.
+    return frozenset(HAN.findall(text))
 
 
 def atomic_write(path: str | Path, data: bytes) -> None:
@@ -191,20 +193,39 @@ def atomic_write(path: str | Path, data: bytes) -> None:
     disk, and the file is renamed over ``path`` (atomic on POSIX).
     """
     path = Path(path)
+    check_writable(path)
     try:
-        _write_then_rename(path, data)
+        _write_then_rename(path.resolve(), data)  # through a symlink, to its target
     except OSError as err:
         raise ZhenError(f"cannot write {path}: {err.strerror or err}") from None
 
 
+def check_writable(path: Path) -> None:
+    """Fail early where writing ``path`` would fail or overrule someone.
+
+    A file with no write permission for anyone was made read-only on
+    purpose (a reviewer protecting their work), so it is not replaced.
+    """
+    target = path.resolve()
+    if target.is_dir():
+        raise ZhenError(f"{path} is a directory")
+    if target.exists() and not target.stat().st_mode & 0o222:
+        raise ZhenError(f"{path} is read-only; make it writable or move it away")
+    if not target.parent.is_dir():
+        raise ZhenError(f"cannot write {path}: {path.parent} is not a directory")
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        raise ZhenError(f"cannot write {path}: no permission to write in {path.parent}")
+
+
 def _write_then_rename(path: Path, data: bytes) -> None:
+    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, mode)  # the old file's permissions, or the usual ones
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

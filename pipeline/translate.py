@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,10 +175,8 @@ def _pick_device(device: str) -> str:
 
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        torch.device(device)
-    except RuntimeError:
-        raise ZhenError(f"unknown device {device!r}; use cpu, cuda, cuda:N or auto") from None
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", device):
+        raise ZhenError(f"unknown device {device!r}; use cpu, cuda, cuda:N or auto")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ZhenError(f"--device {device} asked for, but torch sees no CUDA GPU; use --device cpu")
     return device
@@ -190,6 +189,8 @@ def _load_marian(name: str):
     )
     if _looks_like_path(name):
         path = Path(name).expanduser()
+        if path.is_file():
+            raise ZhenError(f"{name} is a file; --model wants a model directory or hub id; {hint}")
         if not path.is_dir():
             raise ZhenError(f"model directory {name} does not exist; {hint}")
         if not (path / "config.json").is_file():

@@ -41,8 +41,18 @@ def test_signals_that_should_not_fire():
     assert score("我们有3个孩子和10本书。", Translation("We have three children and ten books.")) == (1.0, ())
 
 
+def test_amounts_ordinals_and_months_are_not_expected_verbatim():
+    for source, target in [
+        ("公司有5000万用户。", "The company has 50 million users."),
+        ("收入达到1,000亿元。", "Revenue reached 100 billion yuan."),
+        ("第3季度增长了。", "The third quarter grew."),
+        ("会议在7月4日举行。", "The meeting was held on July 4."),
+    ]:
+        assert score(source, Translation(target))[1] == (), source
+
+
 def test_numbers_are_compared_whole():
-    assert score("第1章讲了它。", Translation("Chapter 10 talks about it."))[1] == ("numbers missing: 1",)
+    assert score("他有1个问题。", Translation("He has 10 questions."))[1] == ("numbers missing: 1",)
     assert score("价格是1,000元。", Translation("The price is 1000 yuan."))[1] == ()
 
 

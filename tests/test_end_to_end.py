@@ -292,18 +292,30 @@ def test_make_builds_incrementally(tiny_model, tmp_path):
     (tmp_path / "corpus").mkdir()
     shutil.copy(SAMPLE, tmp_path / "corpus" / "a.zh.txt")
     (tmp_path / "corpus" / "b.txt").write_text("第一句。第二句。", encoding="utf-8")
-    command = [make, "-f", str(ROOT / "Makefile"), f"PYTHON={sys.executable}", f"MODEL={tiny_model}"]
+    (tmp_path / "corpus" / "with space.txt").write_text("第三句。", encoding="utf-8")
+    other_model = tmp_path / "other-model"
+    shutil.copytree(tiny_model, other_model)
 
-    def make_run():
+    def make_run(*args, model=tiny_model):
+        command = [make, "-f", str(ROOT / "Makefile"), f"PYTHON={sys.executable}", f"MODEL={model}", *args]
         result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, result.stdout + result.stderr
-        return result.stdout
+        return re.findall(r" run \"([^\"]+)\"", result.stdout), result.stderr
 
-    assert make_run().count(" run ") == 2
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.zh.po", "a.zh.tmx", "b.po", "b.tmx"]
-    assert " run " not in make_run()  # nothing changed, nothing redone
+    built, warnings = make_run()
+    assert built == ["corpus/a.zh.txt", "corpus/b.txt"]
+    assert "skipping 1 document(s)" in warnings  # the name with a space
+    def outputs():
+        return sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith("."))
+
+    assert outputs() == ["a.zh.po", "a.zh.tmx", "b.po", "b.tmx"]
+    assert make_run()[0] == []  # nothing changed, nothing redone
     os.utime(tmp_path / "corpus" / "b.txt")  # b changed: only b is redone
-    assert re.findall(r" run (\S+)", make_run()) == ["corpus/b.txt"]
+    assert make_run()[0] == ["corpus/b.txt"]
+    assert make_run(model=other_model)[0] == ["corpus/a.zh.txt", "corpus/b.txt"]  # a new model redoes all
+    make_run("clean", model=other_model)
+    assert outputs() == ["a.zh.po", "b.po"]  # they may hold reviews
+    assert make_run(model=other_model)[0] == ["corpus/a.zh.txt", "corpus/b.txt"]
 
 
 def test_rerun_after_review_and_source_change_keeps_approved_work(tiny_model, tmp_path):
@@ -354,3 +366,21 @@ def test_download_model_saves_a_directory_that_translates_the_same(tiny_model, t
     original = run_cli("translate", "-", "--model", tiny_model, stdin=sentences)
     copy = run_cli("translate", "-", "--model", saved, stdin=sentences)
     assert copy.returncode == 0 and copy.stdout == original.stdout
+
+
+@pytest.mark.parametrize(
+    "setup, extra_env, message",
+    [
+        (lambda out: out.write_text("a file"), {}, "is a file, not a directory"),
+        (lambda out: (out.mkdir(), (out / "doc.po").write_text(""), (out / "doc.po").chmod(0o444)), {}, "read-only"),
+        (lambda out: None, {"SOURCE_DATE_EPOCH": "99999999999999"}, "SOURCE_DATE_EPOCH must be"),
+    ],
+)
+def test_output_problems_are_found_before_translating(tiny_model, tmp_path, setup, extra_env, message):
+    (tmp_path / "doc.txt").write_text("第一句。", encoding="utf-8")
+    out = tmp_path / "out"
+    setup(out)
+    result = run_cli("run", tmp_path / "doc.txt", "--out", out, "--model", tmp_path / "no-model", env=extra_env)
+    stderr = result.stderr.decode()
+    # The missing model would be the next error: these come first.
+    assert result.returncode == 1 and message in stderr and stderr.count("\n") == 1, stderr

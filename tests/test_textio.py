@@ -56,7 +56,7 @@ def test_binary_and_undecodable_input_is_an_error_not_mojibake():
     png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00" + bytes(range(256)) * 4
     with pytest.raises(ZhenError, match="binary"):
         decode(png)
-    with pytest.raises(ZhenError, match="not UTF-8, UTF-16, GB18030 or Big5.*--encoding"):
+    with pytest.raises(ZhenError, match=r"not UTF-8 \(byte 0xe9 at offset 3\), UTF-16, GB18030 or Big5.*--encoding"):
         decode("café olé!".encode("latin-1"))  # odd length: not even UTF-16
     with pytest.raises(ZhenError, match="cannot tell the encoding.*--encoding"):
         decode("café olé".encode("latin-1"))  # decodes as UTF-16, but to nonsense

@@ -195,3 +195,42 @@ def test_references_to_long_paths_with_spaces_stay_whole(tmp_path):
     write_po(units, path, PROVENANCE, folder + "b-c*d.txt")
     reference = f"\u2068{folder}b-c*d.txt\u2069"
     assert f"#: {reference}:1 {reference}:5 {reference}:9\n" in path.read_text(encoding="utf-8")
+
+
+def test_merge_survives_a_hand_edited_file_with_a_duplicated_entry(tmp_path):
+    msgfmt = require_tool("msgfmt")
+    path = tmp_path / "doc.po"
+    write_po(units_of([("第一句。", "MT one."), ("第二句。", "MT two.")]), path, PROVENANCE, "doc.txt")
+    text = path.read_text(encoding="utf-8").replace('msgstr "MT one."', 'msgstr "One."').replace("#, fuzzy\n", "", 1)
+    duplicate = '\n#, fuzzy\nmsgid "第一句。"\nmsgstr "Draft one."\n'
+    path.write_text(text + duplicate + '\nmsgid "第一句。"\nmsgstr "Approved twice."\n', encoding="utf-8")
+    po = polib.pofile(str(path))
+    po.metadata["Language"] = "en_GB"
+    po.metadata["X-Poedit-Basepath"] = "."
+    po.save()
+
+    write_po(units_of([("第二句。", "MT two.")]), path, PROVENANCE, "doc.txt")
+    po = polib.pofile(str(path))
+    assert [(e.msgid, e.msgstr) for e in po.obsolete_entries()] == [("第一句。", "One.")]
+    assert (po.metadata["Language"], po.metadata["X-Poedit-Basepath"]) == ("en_GB", ".")
+    result = subprocess.run([msgfmt, "--check", "-o", "/dev/null", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_read_only_and_linked_outputs(tmp_path):
+    from pipeline.textio import atomic_write
+
+    review_copy = tmp_path / "shared" / "doc.po"
+    review_copy.parent.mkdir()
+    review_copy.write_bytes(b"old")
+    review_copy.chmod(0o640)
+    link = tmp_path / "doc.po"
+    link.symlink_to(review_copy)
+    atomic_write(link, b"new")
+    assert link.is_symlink() and review_copy.read_bytes() == b"new"
+    assert review_copy.stat().st_mode & 0o777 == 0o640
+
+    review_copy.chmod(0o444)
+    with pytest.raises(ZhenError, match="read-only"):
+        atomic_write(link, b"newer")
+    assert review_copy.read_bytes() == b"new"
