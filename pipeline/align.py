@@ -40,7 +40,7 @@ def align(sentences: Sequence[Sentence], translations: Sequence[Translation]) ->
     """Pair sentences with their translations, in order, and score each pair."""
     if len(sentences) != len(translations):
         raise ValueError(f"{len(sentences)} sentences but {len(translations)} translations")
-    return [_pair(s, t) for s, t in zip(sentences, translations)]
+    return [_pair(s, t) for s, t in zip(sentences, translations, strict=True)]
 
 
 def _pair(sentence: Sentence, translation: Translation) -> Pair:

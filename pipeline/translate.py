@@ -72,7 +72,7 @@ class Translator:
             split_to_fit(s.strip(), self.fits) if s.strip() else [] for s in sentences
         ]
         unique = list(dict.fromkeys(p for parts in pieces for p in parts))
-        translated = dict(zip(unique, self._generate(unique, progress)))
+        translated = dict(zip(unique, self._generate(unique, progress), strict=True))
         return [_join([translated[p] for p in parts]) for parts in pieces]
 
     def fits(self, text: str) -> bool:
@@ -95,7 +95,7 @@ class Translator:
         with tqdm(total=len(texts), unit="sent", desc="translating", disable=_no_bar(progress)) as bar:
             for start in range(0, len(order), size):
                 batch = order[start : start + size]
-                for i, result in zip(batch, self._generate_batch([texts[i] for i in batch])):
+                for i, result in zip(batch, self._generate_batch([texts[i] for i in batch]), strict=True):
                     results[i] = result
                 bar.update(len(batch))
         return results
@@ -114,7 +114,7 @@ class Translator:
         # A row without an end-of-sentence token stopped at the length limit.
         return [
             (" ".join(text.split()), not any(int(t) in eos for t in row[1:]))
-            for text, row in zip(decoded, output)
+            for text, row in zip(decoded, output, strict=True)
         ]
 
 
