@@ -29,7 +29,7 @@ ifneq ($(SKIPPED),0)
 $(warning skipping $(SKIPPED) document(s) in corpus/ whose names make cannot handle; rename them or use `python -m pipeline run`)
 endif
 
-.PHONY: all setup test model tiny-model clean help FORCE
+.PHONY: all setup test bench-segment model tiny-model clean help FORCE
 
 all: $(OUTPUTS)
 
@@ -64,10 +64,16 @@ setup:
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --upgrade pip
 	$(PYTHON) -m pip install "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	$(PYTHON) -m pip install -e ".[dev]"
+	$(PYTHON) -m pip install -e ".[dev,bench]"
 
 test:
 	$(PYTHON) -m pytest
+
+# Benchmarks on ../shared/data/mac-dev (skipped when it is absent).
+MAC_DEV ?= ../shared/data/mac-dev
+
+bench-segment:
+	$(PYTHON) benchmarks/bench_segment.py --data $(MAC_DEV)
 
 # Removes what is generated, not what a person may have edited: the PO
 # files stay, so `make clean && make` retranslates everything and still
@@ -80,6 +86,7 @@ help:
 	@echo "make            translate corpus/*.txt into $(OUT)/*.tmx and $(OUT)/*.po (MODEL=$(MODEL))"
 	@echo "make setup      create $(VENV) and install zhen with its dependencies"
 	@echo "make test       run the tests"
+	@echo "make bench-segment  sentence segmentation F1 and speed on $(MAC_DEV), next to pySBD and sentence-splitter"
 	@echo "make model      download Helsinki-NLP/opus-mt-zh-en into $(DEFAULT_MODEL_DIR)"
 	@echo "make tiny-model build a tiny random model in models/tiny-random (offline demos)"
 	@echo "make clean      remove the generated $(OUT)/*.tmx (PO files may hold reviews and stay)"

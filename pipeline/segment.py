@@ -19,20 +19,40 @@ from .han import is_han
 LANGUAGES = ("zh", "en")
 
 # A run of sentence-final marks: 。！？ in full and half width, the ellipses,
-# and ASCII periods (a run of them is an ellipsis).
-_FINAL_RUN = re.compile(r"[。！？｡!?.…⋯．]+")
+# and ASCII periods (a run of them is an ellipsis). A dash right before a
+# closing quote ends a broken-off utterance: “你为什么——”说到这里 / "But I—" 'You what?'
+_FINAL_RUN = re.compile(r"[。！？｡!?.…⋯．]+|(?:[—–]|--)+(?=[”’」』\"'])")
 _STRONG_FINALS = frozenset("。！？｡…⋯．")
+_ELLIPSIS = frozenset("…⋯.．")
+# Quotation marks whose nesting is unambiguous (’ doubles as an apostrophe).
+_QUOTE_OPENERS = "“「『"
+_QUOTE_CLOSERS = "”」』"
+_QUOTE_MARK = re.compile(f"[{_QUOTE_OPENERS}{_QUOTE_CLOSERS}]")
 _CLOSERS = frozenset("”’」』）》】〕〗〉)]}\"'")
 _AMBIGUOUS_QUOTES = frozenset("\"'")  # ASCII quotes both open and close
 _OPENERS = frozenset("“‘「『（《【〔〖〈([{\"'")
 # After these a final mark does not end the sentence: 「“好！”，他说」.
 _CONTINUATION = frozenset("，、,;；:：")
 
-# Abbreviations that end in a period without ending the sentence; the second
-# set only before a number ("No. 5", "p. 12", "Mar. 3").
-_ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof st jr sr rev gen col capt lt sgt gov sen rep hon
-    inc ltd co corp dept univ assn bros vs cf al mt ft ave blvd rd""".split()
+# Abbreviations that end in a period without ending the sentence: titles
+# and other words that always lead into more ("Mr. Li", "vs. them"); words
+# that may also close a sentence ("Acme Inc. It grew." ends one: see
+# _SENTENCE_STARTERS); and words that do so only before a number ("No. 5",
+# "p. 12", "Mar. 3").
+_LEADING_ABBREVIATIONS = frozenset(
+    """mr mrs ms dr prof st rev gen col capt lt sgt gov sen rep hon mt ft vs cf""".split()
+)
+_ABBREVIATIONS = _LEADING_ABBREVIATIONS | frozenset(
+    """jr sr inc ltd co corp dept univ assn bros al ave blvd rd""".split()
+)
+_AFTER_TITLE_OR_INITIAL = re.compile(r"(?:\b[A-Z]|\b(?:Mr|Mrs|Ms|Dr|Prof))\.\s*$")
+_NEVER_FINAL_DOTTED = frozenset(["e.g", "i.e"])
+# Words that begin sentences far more often than they follow an abbreviation
+# inside one (the idea of Punkt's frequent sentence starters): "in the U.S. It
+# is" ends a sentence, "the U.S. Army" does not.
+_SENTENCE_STARTERS = frozenset(
+    """I It He She They We You This That These Those There Then But And So
+    However How What Why When Where Who The A An""".split()
 )
 _ABBREVIATIONS_BEFORE_NUMBERS = frozenset(
     """no nos vol vols fig figs p pp ch sec approx
@@ -42,8 +62,15 @@ _ABBREVIATIONS_BEFORE_NUMBERS = frozenset(
 _DOTTED_ABBREVIATION = re.compile(r"[A-Za-z]{1,2}(?:\.[A-Za-z]{1,2})+")
 # A list item number at the start of a line: "1." "a." "IV."
 _LIST_MARKER = re.compile(r"(?:\d{1,3}|[A-Za-z]|[IVXLCivxlc]{1,5})")
-# The word before a period: letters, digits and inner periods ("U.S", "e.g").
-_WORD_BEFORE = re.compile(r"[A-Za-z0-9.]*[A-Za-z0-9]$")
+# The word before a period: letters, digits and inner periods ("U.S", "e.g"),
+# not the end of a contraction or possessive ("didn't", "wife's").
+_WORD_BEFORE = re.compile(r"(?<![A-Za-z0-9'’])[A-Za-z0-9.]*[A-Za-z0-9]$")
+# A dialogue tag that continues a quotation ending in ? or !:
+# '"Can you print it?" Wang asked.' is one sentence.
+_SPEECH_TAG = re.compile(
+    r"(?:[A-Z][\w'’-]*\s+){1,3}(?:said|asked|replied|cried|shouted|answered|exclaimed"
+    r"|whispered|protested|added|called|muttered|demanded|wondered|thought)\s*[,.;!?]"
+)
 
 
 def segment(text: str, lang: str = "zh") -> list[Sentence]:
@@ -93,6 +120,7 @@ class _Mark:
     start: int
     end: int
     following: int  # the next non-space character after the run and its closers
+    quoted: bool  # inside a quotation that the run's closers do not close
 
     @property
     def run(self) -> str:
@@ -111,6 +139,15 @@ class _Mark:
         """3.14, v2.0, example.com, U.S: a Latin letter or digit right after the run."""
         return self.next_char.isascii() and self.next_char.isalnum()
 
+    @property
+    def closers(self) -> str:
+        """The closing quotes and brackets (and spaces) right after the run."""
+        return self.text[self.end : self.following].rstrip()
+
+    def is_bare_ellipsis(self) -> bool:
+        """…… or ... with no 。！？ and no closing quote: a pause, often mid-utterance."""
+        return not self.closers and all(c in _ELLIPSIS for c in self.run) and self.run not in ".．"
+
     def after_list_number(self) -> bool:
         """ "1. " or "IV. " opening a numbered item."""
         return not self.before or _LIST_MARKER.fullmatch(self.before) is not None
@@ -122,18 +159,50 @@ BoundaryRule = Callable[[_Mark], bool]
 def _sentence_spans(text: str, start: int, end: int, ends_sentence: BoundaryRule):
     """Yield the sentence spans of the paragraph ``text[start:end]``."""
     sentence_start = start
+    quotes = _QuoteDepth(text, start)
     for run in _FINAL_RUN.finditer(text, start, end):
+        if run.start() < sentence_start:
+            continue  # absorbed into the sentence before
         close = _after_closers(text, run.end(), end)
+        if run.group()[0] in "—–-" and close == run.end():
+            continue  # a dash before a quote that opens rather than closes
         following = _skip_spaces(text, close, end)
         if following == end:
             break  # the paragraph ends here anyway
         if text[following] in _CONTINUATION:
             continue
-        if ends_sentence(_Mark(text, sentence_start, run.start(), run.end(), following)):
+        quoted = quotes.depth_at(close) > 0
+        if ends_sentence(_Mark(text, sentence_start, run.start(), run.end(), following, quoted)):
+            close, following = _absorb_trailing_marks(text, following, end, close)
             yield sentence_start, close
             sentence_start = following
     if sentence_start < end:
         yield sentence_start, end
+
+
+def _absorb_trailing_marks(text: str, following: int, end: int, close: int) -> tuple[int, int]:
+    """A sentence does not start with final marks: "。” ……他们" keeps "……" with
+    the sentence before."""
+    while (extra := _FINAL_RUN.match(text, following, end)) and extra.group()[0] not in "—–-":
+        close = _after_closers(text, extra.end(), end)
+        following = _skip_spaces(text, close, end)
+    return close, following
+
+
+class _QuoteDepth:
+    """How many “ 「 『 quotations are open at a position, scanning forward once."""
+
+    def __init__(self, text: str, start: int):
+        self.text, self.scanned, self.depth = text, start, 0
+
+    def depth_at(self, pos: int) -> int:
+        for quote in _QUOTE_MARK.finditer(self.text, self.scanned, max(pos, self.scanned)):
+            if quote.group() in _QUOTE_OPENERS:
+                self.depth += 1
+            elif self.depth:
+                self.depth -= 1
+        self.scanned = max(self.scanned, pos)
+        return self.depth
 
 
 def _after_closers(text: str, pos: int, end: int) -> int:
@@ -172,6 +241,8 @@ def _zh_ends_sentence(mark: _Mark) -> bool:
     """Chinese: full-width marks end sentences; ASCII ones only in Chinese context."""
     if _is_decimal_point(mark):
         return False
+    if mark.quoted and mark.is_bare_ellipsis():
+        return False  # “我叫…… 叫小玄子。” hesitation inside an utterance
     if any(c in _STRONG_FINALS for c in mark.run):
         return True
     if mark.glued_to_next_word() or mark.after_list_number():
@@ -199,7 +270,10 @@ def _en_ends_sentence(mark: _Mark) -> bool:
         next_char = text[following + 1] if following + 1 < len(text) else ""
     if not (next_char.isupper() or next_char.isdigit() or is_han(next_char)):
         return False  # '"Stop!" he cried.', 'e.g. this'
-    return not _is_abbreviation(mark)
+    if mark.closers and mark.run in ("?", "!") and _SPEECH_TAG.match(text, following):
+        return False  # '"Why?" Wang asked.'
+    # An abbreviation ends the sentence too when a quote or bracket closes after it.
+    return bool(mark.closers) or not _is_abbreviation(mark)
 
 
 def _is_abbreviation(mark: _Mark) -> bool:
@@ -210,8 +284,19 @@ def _is_abbreviation(mark: _Mark) -> bool:
     if found is None:
         return False
     word = found.group()
-    if _DOTTED_ABBREVIATION.fullmatch(word) or (len(word) == 1 and word.isalpha()):
-        return True  # U.S., e.g., Ph.D.; an initial as in J. R. R. Tolkien
+    if len(word) == 1 and word.isalpha():
+        # An initial as in J. R. R. Tolkien; "I" only after a title or initial
+        # ("Mr. I. Smith"), else it is the pronoun ending "so was I."
+        return word != "I" or _AFTER_TITLE_OR_INITIAL.search(mark.before[:-1]) is not None
     if word.lower() in _ABBREVIATIONS_BEFORE_NUMBERS:
         return mark.text[mark.following].isdigit()  # "No. 5", but "he said no. Then"
-    return word.lower() in _ABBREVIATIONS
+    if word.lower() in _LEADING_ABBREVIATIONS or word.lower() in _NEVER_FINAL_DOTTED:
+        return True
+    if word.lower() in _ABBREVIATIONS or _DOTTED_ABBREVIATION.fullmatch(word):
+        return _next_word(mark) not in _SENTENCE_STARTERS  # U.S., p.m., Ph.D., Inc.
+    return False
+
+
+def _next_word(mark: _Mark) -> str:
+    found = re.match(r"[A-Za-z]+", mark.text[mark.following : mark.following + 16])
+    return found.group() if found else ""

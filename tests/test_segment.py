@@ -46,6 +46,28 @@ def test_sample_quotation_with_several_sentences():
         ("他说. '我们走吧.' 然后走了.", ["他说.", "'我们走吧.'", "然后走了."]),
         ("他用的是iPhone.然后换了! 是吗?", ["他用的是iPhone.", "然后换了!", "是吗?"]),
         ("发布了v2.0. 价格是3.5. 访问example.com. 然后", ["发布了v2.0.", "价格是3.5.", "访问example.com.", "然后"]),
+        ("半角句号｡然后呢?好!", ["半角句号｡", "然后呢?", "好!"]),
+        ("他走了...然后呢…我不知道", ["他走了...", "然后呢…", "我不知道"]),
+        # Traditional Chinese: corner quotes, nested quotations
+        ("他說：「我們走吧。」然後就走了。", ["他說：「我們走吧。」", "然後就走了。"]),
+        ("她說：「他說『好。』就走了。」我笑了。", ["她說：「他說『好。』", "就走了。」", "我笑了。"]),
+        ("今天\u3000下雨了。\u3000明天呢？", ["今天\u3000下雨了。", "明天呢？"]),
+        # A quotation of several sentences: opening quote with the first,
+        # closing quote with the last.
+        ("他说：“A是对的。B也对。C呢？”大家笑了。", ["他说：“A是对的。", "B也对。", "C呢？”", "大家笑了。"]),
+        # An ellipsis inside an utterance is a pause, not an end ...
+        ("“我叫…… 叫小玄子。”他说。", ["“我叫…… 叫小玄子。”", "他说。"]),
+        ("“这个……这个……我记不起了。”", ["“这个……这个……我记不起了。”"]),
+        # ... but it ends the utterance where the quotation closes, and
+        # outside quotations it ends the sentence.
+        ("“大哥哥们…… 饶了我吧……”奶奶说。", ["“大哥哥们…… 饶了我吧……”", "奶奶说。"]),
+        ("等等……他走了。", ["等等……", "他走了。"]),
+        # A dash right before a closing quote ends a broken-off utterance.
+        ("“你为什么——”说到这里，她停了。", ["“你为什么——”", "说到这里，她停了。"]),
+        ("大喇叭说：“咚——咚——”“猛捅——猛捅——”轿前有人笑。", ["大喇叭说：“咚——咚——”", "“猛捅——猛捅——”", "轿前有人笑。"]),
+        # A sentence never starts with final marks: they stay with the one before.
+        ("他走了。……三天后，他回来了。", ["他走了。……", "三天后，他回来了。"]),
+        ("“真是传奇。” ……他们又谈了一会儿。", ["“真是传奇。” ……", "他们又谈了一会儿。"]),
     ],
 )
 def test_chinese_sentence_ends(text, expected):
@@ -65,6 +87,9 @@ def test_chinese_sentence_ends(text, expected):
         "详见https://example.com/a.b?c=1或邮件zhen@example.org联系",
         "有品: 精选生活电商",
         "他说，我们走；你呢、他呢：都走",
+        "他说：“我们走吧。”，然后笑了",
+        "他们说——这是当时的规矩——不能停",
+        "“好”“坏”“对”“错”都是形容词",
     ],
 )
 def test_chinese_non_boundaries(text):
@@ -104,6 +129,24 @@ def test_headings_and_lines_are_paragraphs():
         ("See No. 5 and p. 12 in Ch. 3. It is fine.", ["See No. 5 and p. 12 in Ch. 3.", "It is fine."]),
         ("Apples, pears, etc. Then he left.", ["Apples, pears, etc.", "Then he left."]),
         ("She works at Acme Inc. and Dr. Who Ltd. now.", ["She works at Acme Inc. and Dr. Who Ltd. now."]),
+        ("Acme Inc. It grew. The U.S. Army came. I live in the U.S. It is big.",
+         ["Acme Inc.", "It grew.", "The U.S. Army came.", "I live in the U.S.", "It is big."]),
+        ("At 5 a.m. Mr. Smith left. Use e.g. The Hobbit.", ["At 5 a.m. Mr. Smith left.", "Use e.g. The Hobbit."]),
+        # possessives and contractions are not initials; "I." usually is the pronoun
+        ("It was his wife's. He didn't. So was I. Mr. I. Smith came.",
+         ["It was his wife's.", "He didn't.", "So was I.", "Mr. I. Smith came."]),
+        # dialogue in double and single quotes, several sentences in one quotation
+        ('She said, "It is late. We should go." They went.',
+         ['She said, "It is late.', 'We should go."', "They went."]),
+        ("'Go away,' she said. 'I mean it.' He left.", ["'Go away,' she said.", "'I mean it.'", "He left."]),
+        ('"Can you print it?" Wang asked. Sha nodded.', ['"Can you print it?" Wang asked.', "Sha nodded."]),
+        ('"Is that right?" Trinket said nothing.', ['"Is that right?"', "Trinket said nothing."]),
+        ('He said "No." Then he left. It was 1 A.M." "Wow."', ['He said "No."', "Then he left.", 'It was 1 A.M."', '"Wow."']),
+        # a broken-off utterance, then the next speaker
+        ("'But I—' 'You what?' snapped Hai. 'Too-tah –' 'Poo-pah –'",
+         ["'But I—'", "'You what?' snapped Hai.", "'Too-tah –'", "'Poo-pah –'"]),
+        ("He paid $3.50 for 1,000.5 grams at 10:30. See www.example.com. Mail a@b.org now.",
+         ["He paid $3.50 for 1,000.5 grams at 10:30.", "See www.example.com.", "Mail a@b.org now."]),
     ],
 )
 def test_english(text, expected):
@@ -118,10 +161,14 @@ def test_spans_point_into_the_text():
         assert s.text in lines[s.line - 1]
 
 
+PUNCTUATION_HEAVY = st.sampled_from(list("我们他说。！？.!?…,，'\"”“「」『』）—– \n\u3000aZIe3.:-"))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("我们他说。！？.!?…,，'\"”“」） \n\u3000aZ3.:")) | st.characters(), max_size=200))
-def test_segmentation_is_lossless(text):
-    sentences = segment(text)
+@given(text=st.text(alphabet=PUNCTUATION_HEAVY | st.characters(), max_size=200))
+def test_segmentation_is_lossless(lang, text):
+    sentences = segment(text, lang)
     position = 0
     for s in sentences:
         assert s.text == text[s.start : s.end]
