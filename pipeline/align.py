@@ -16,6 +16,11 @@ from collections.abc import Sequence
 from .data import Pair, Sentence, Translation, Unit
 from .han import HAN
 
+# Below this mean log-probability per token the model itself was unsure
+# (an average token probability under e^-1 ≈ 37%); MT quality-estimation
+# work finds such outputs much more often wrong.
+UNSURE_LOGPROB = -1.0
+
 # English characters (spaces aside) per Chinese character in zh→en
 # translation, and how much that varies: log(actual/expected) has a spread of
 # about sqrt(0.1² + 0.6/n) for n Chinese characters (measured on machine
@@ -65,6 +70,7 @@ def score(source: str, translation: Translation) -> tuple[float, tuple[str, ...]
             _latin_words_kept,
             _truncation,
             _split,
+            _model_unsure,
         )
     ]
     confidence = math.prod(factor for factor, _ in checks)
@@ -96,6 +102,8 @@ def _untranslated(source: str, translation: Translation) -> Check:
 
 
 def _repetition(source: str, translation: Translation) -> Check:
+    if translation.looped:
+        return 0.3, "the model looped (repeats the same words) even when decoded again with repeats blocked"
     words = _WORD.findall(translation.text.lower())
     trigrams = list(zip(words, words[1:], words[2:]))
     repeats = len(trigrams) - len(set(trigrams))
@@ -138,6 +146,15 @@ def _truncation(source: str, translation: Translation) -> Check:
     return 0.5, "the model stopped at its length limit: the end may be missing"
 
 
+def _model_unsure(source: str, translation: Translation) -> Check:
+    if translation.logprob is None or translation.logprob >= UNSURE_LOGPROB:
+        return 1.0, None
+    return (
+        math.exp(translation.logprob - UNSURE_LOGPROB),
+        f"the model was unsure: {math.exp(translation.logprob):.0%} average probability per word piece",
+    )
+
+
 def _split(source: str, translation: Translation) -> Check:
     if translation.pieces == 1:
         return 1.0, None
@@ -162,4 +179,5 @@ def _unit(source: str, same: list[Pair], path: str) -> Unit:
         confidence=first.confidence,
         warnings=first.warnings + tuple(f"elsewhere translated as: {other}" for other in others),
         locations=tuple((path, p.source.line) for p in same),
+        logprob=first.translation.logprob,
     )

@@ -22,7 +22,10 @@ from .run import creation_time, run
 from .segment import LANGUAGES, segment, segment_lines
 from .textio import atomic_write, read_document
 from .tmx import write_tmx
-from .translate import DEFAULT_MODEL, MODEL_ENV_VAR, DecodingOptions, Translator, download
+from .cache import CACHE_ENV_VAR
+from .engines import PRECISIONS
+from .model import DEFAULT_MODEL, MODEL_ENV_VAR, download
+from .translate import DecodingOptions, Translator
 
 log = logging.getLogger("pipeline")
 
@@ -82,11 +85,22 @@ def _parser() -> argparse.ArgumentParser:
     model = argparse.ArgumentParser(add_help=False)
     model.add_argument("--model", metavar="M",
                        help=f"hub id or MarianMT directory (default: ${MODEL_ENV_VAR} or {DEFAULT_MODEL})")
+    model.add_argument("--engine", choices=("auto", "ctranslate2", "transformers"), default="auto",
+                       help="ctranslate2 (fast; the model is converted once into models/) or "
+                       "transformers (default: ctranslate2 if installed)")
     model.add_argument("--beams", type=_positive, metavar="N",
-                       help="beam size (default: the model's generation config)")
-    model.add_argument("--batch-size", type=_positive, default=DecodingOptions.batch_size, metavar="N",
-                       help="sentences per batch (default: %(default)s)")
+                       help="beam size; 1 is greedy, faster (default: the model's generation config, 4 for opus-mt)")
+    model.add_argument("--precision", choices=PRECISIONS, default="auto",
+                       help="weights' numeric type (default: int8 with ctranslate2 and float32 with "
+                       "transformers on CPU, float16 on GPU)")
+    model.add_argument("--batch-tokens", type=_positive, default=DecodingOptions.batch_tokens, metavar="N",
+                       help="source tokens per batch, padding included (default: %(default)s)")
     model.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: auto)")
+    model.add_argument("--threads", type=_positive, metavar="N", help="CPU threads (default: all cores)")
+    model.add_argument("--cache", metavar="FILE",
+                       help=f"translation cache, SQLite (default: ${CACHE_ENV_VAR} or ~/.cache/zhen/translations.sqlite)")
+    model.add_argument("--no-cache", dest="use_cache", action="store_false",
+                       help="neither read nor write the translation cache")
     model.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                        help="progress bar (default: only on a terminal)")
 
@@ -224,8 +238,11 @@ def _format_from_extension(output: str | None) -> str:
 
 
 def _load_translator(args: argparse.Namespace) -> Translator:
-    options = DecodingOptions(beams=args.beams, batch_size=args.batch_size, device=args.device)
-    return Translator.load(args.model, options)
+    options = DecodingOptions(
+        engine=args.engine, beams=args.beams, batch_tokens=args.batch_tokens, device=args.device,
+        precision=args.precision, threads=args.threads,
+    )
+    return Translator.load(args.model, options, cache_path=args.cache, use_cache=args.use_cache)
 
 
 def _positive(text: str) -> int:

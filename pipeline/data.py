@@ -45,6 +45,9 @@ class Translation:
     text: str
     pieces: int = 1  # >1 when the sentence was split to fit the model
     truncated: bool = False  # the decoder stopped at its length limit
+    logprob: float | None = None  # the model's mean log-probability per output token
+    looped: bool = False  # the output repeats itself even after a second try
+    copied: bool = False  # nothing to translate (no Chinese): the source, normalised
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class Unit:
     confidence: float
     warnings: tuple[str, ...]
     locations: tuple[tuple[str, int], ...]  # (path, line) of each occurrence
+    logprob: float | None = None  # the model's mean log-probability per output token
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,8 @@ def tmx_bytes(units: Sequence[Unit], provenance: Provenance) -> bytes:
         tu = etree.SubElement(body, "tu", creationdate=date, creationid="zhen")
         _prop(tu, "x-zhen-confidence", f"{unit.confidence:.3f}")
         _prop(tu, "x-zhen-model", provenance.model)
+        if unit.logprob is not None:
+            _prop(tu, "x-zhen-logprob", f"{unit.logprob:.3f}")
         for warning in unit.warnings:
             etree.SubElement(tu, "note").text = clean_segment(warning)
         _tuv(tu, SOURCE_LANG, unit.source)

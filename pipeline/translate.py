@@ -1,121 +1,267 @@
-"""Stage 2: translate sentences with a MarianMT model through `transformers`."""
+"""Stage 2: translate sentences with a MarianMT model.
+
+What happens to the sentences of a document:
+
+1. Segments with no Chinese in them (empty, punctuation, numbers, Latin
+   script) are copied, not translated.
+2. The rest are normalised as OPUS-MT's training data was, and any too long
+   for the model are split at clause punctuation (:func:`split_to_fit`).
+3. Each distinct piece is looked up in the translation cache; the others go
+   to the engine in length-sorted batches under a token budget.
+4. An output that loops ("come on, come on, come on") is decoded again with
+   repeated n-grams blocked; what still loops is flagged, never hidden.
+5. Each batch is stored in the cache as soon as it is done, so an
+   interrupted run resumes where it stopped.
+"""
 
 from __future__ import annotations
 
 import functools
 import logging
-import os
+import math
 import re
-from collections.abc import Callable, Sequence
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
+from .cache import NoCache, TranslationCache, default_cache_path
 from .data import Translation
+from .engines import ENGINES, Batch, Engine, Output, Request, load_engine
 from .errors import ZhenError
+from .han import HAN
+from .model import DEFAULT_MODEL, MODEL_ENV_VAR, load_tokenizer, model_fingerprint, resolve_model
+
+__all__ = ["DEFAULT_MODEL", "MODEL_ENV_VAR", "DecodingOptions", "Translator", "split_to_fit", "prepare_source"]
 
 log = logging.getLogger(__name__)
-
-DEFAULT_MODEL = "Helsinki-NLP/opus-mt-zh-en"
-MODEL_ENV_VAR = "ZHEN_MODEL"
 
 # Where a sentence too long for the model is cut, best first: after sentence
 # ends, after clause punctuation, at spaces; failing all, between characters.
 _CUT_AFTER = ("。！？!?…", "；;", "，,、：:", " \t\u3000")
+# Output length limits are rounded up to a multiple of this many tokens, and
+# only sentences with the same limits share a batch: each sentence then
+# decodes exactly as it would alone, while batches stay large.
+LENGTH_STEP = 8
+# A loop: the same 1-4 output tokens repeated this many times in a row.
+_LOOP_REPEATS = {1: 4, 2: 3, 3: 3, 4: 3}
 
 
 @dataclass(frozen=True)
 class DecodingOptions:
-    """How to run the model; ``None`` means the model's generation config."""
+    """How to run the model. Everything but ``batch_tokens``, ``device`` and
+    ``threads`` is part of the cache key, because it changes the output."""
 
-    beams: int | None = None
-    batch_size: int = 16
+    engine: str = "auto"  # "ctranslate2", "transformers", or auto (ctranslate2 if installed)
+    beams: int | None = None  # None: the model's generation config (4 for opus-mt)
+    batch_tokens: int = 512  # source tokens per batch, padding included
     device: str = "auto"  # "cpu", "cuda", "cuda:1", ... or "auto"
+    precision: str = "auto"  # int8 (ctranslate2) / float32 (transformers) on CPU, float16 on GPU
+    threads: int | None = None  # CPU threads; None: all cores
+    # Output length in tokens: at most max_length_ratio × source + max_extra_tokens
+    # (a loop cannot run away), at least min_length_ratio × source (benchmarks
+    # use it to give random-weight models realistic output lengths).
+    max_length_ratio: float = 2.5
+    max_extra_tokens: int = 10
+    min_length_ratio: float = 0.0
+    loop_guard: bool = True
 
 
-def resolve_model(name: str | None = None) -> str:
-    """The model to use: ``name``, else ``$ZHEN_MODEL``, else the default hub id."""
-    return name or os.environ.get(MODEL_ENV_VAR) or DEFAULT_MODEL
+@dataclass(frozen=True)
+class ModelLimits:
+    """What the model directory fixes: identity, input size, default decoding."""
+
+    fingerprint: str
+    max_tokens: int  # longest input or output, </s> included (position embeddings)
+    beams: int
+    min_new_tokens: int
+
+    @classmethod
+    def read(cls, name: str, tokenizer) -> ModelLimits:
+        from transformers import AutoConfig, GenerationConfig
+
+        config = AutoConfig.from_pretrained(name)
+        generation = GenerationConfig.from_pretrained(name)
+        # For encoder-decoders, generation lengths count the decoder start token.
+        most = min(config.max_position_embeddings, tokenizer.model_max_length, generation.max_length or 10**6)
+        return cls(
+            fingerprint=model_fingerprint(name),
+            max_tokens=most,
+            beams=generation.num_beams or 1,
+            min_new_tokens=max(0, (generation.min_length or 0) - 1),
+        )
 
 
 class Translator:
-    """A loaded MarianMT model and tokenizer, ready to translate sentences."""
+    """A model behind an engine, with its tokenizer and translation cache."""
 
-    def __init__(self, model, tokenizer, name: str, options: DecodingOptions = DecodingOptions()):
-        self.model = model
+    def __init__(self, engine: Engine, tokenizer, name: str, limits: ModelLimits,
+                 options: DecodingOptions = DecodingOptions(), cache_path=None, use_cache: bool = True):
+        self.engine = engine
         self.tokenizer = tokenizer
         self.name = name
+        self.limits = limits
         self.options = options
-        # The longest input, in tokens with the end-of-sentence mark, that the
-        # model's position embeddings cover.
-        self.max_source_tokens = min(model.config.max_position_embeddings, tokenizer.model_max_length)
-        # Splitting and batching both need token counts; count each text once.
-        self.token_count = functools.lru_cache(maxsize=1 << 16)(self._count_tokens)
+        self.beams = options.beams or limits.beams
+        self.settings = (
+            f"{engine.name}/{engine.precision}/beams={self.beams}/length={options.min_length_ratio}"
+            f"-{options.max_length_ratio}x+{options.max_extra_tokens}/guard={options.loop_guard}"
+        )
+        self.cache = (
+            TranslationCache(cache_path or default_cache_path(), limits.fingerprint, self.settings)
+            if use_cache else NoCache()
+        )
+        self.model_calls = 0  # batches sent to the engine, for tests and logs
+        self.encode = functools.lru_cache(maxsize=1 << 16)(self._encode)
 
     @classmethod
-    def load(cls, name: str | None = None, options: DecodingOptions = DecodingOptions()) -> Translator:
-        """Load a MarianMT model from a hub id or a local directory."""
-        name = resolve_model(name)
+    def load(cls, name: str | None = None, options: DecodingOptions = DecodingOptions(),
+             cache_path=None, use_cache: bool = True) -> Translator:
+        """Load a MarianMT model (hub id or directory) into the chosen engine."""
+        name, tokenizer = load_tokenizer(resolve_model(name))
         device = _pick_device(options.device)
-        model, tokenizer = _load_marian(name)
-        model.to(device).eval()
-        log.info("loaded %s on %s", name, device)
-        return cls(model, tokenizer, name, options)
+        kind = _pick_engine(options.engine, device)
+        _check_options(options, kind)
+        engine = load_engine(kind, name, tokenizer, device, options.precision, options.threads)
+        log.info("loaded %s: %s engine, %s, %s", name, engine.name, device, engine.precision)
+        return cls(engine, tokenizer, name, ModelLimits.read(name, tokenizer), options, cache_path, use_cache)
 
     def translate(self, sentences: Sequence[str], progress: bool | None = None) -> list[Translation]:
         """Translate each sentence; the result is in input order.
 
-        Sentences longer than the model takes are split (see :func:`split_to_fit`)
-        and their pieces' translations joined. ``progress=None`` shows a bar
-        only on a terminal.
+        ``progress=None`` shows a bar only on a terminal.
         """
-        pieces: list[list[str]] = [
-            split_to_fit(s.strip(), self.fits) if s.strip() else [] for s in sentences
-        ]
-        unique = list(dict.fromkeys(p for parts in pieces for p in parts))
-        translated = dict(zip(unique, self._generate(unique, progress), strict=True))
-        return [_join([translated[p] for p in parts]) for parts in pieces]
+        plans = [self._plan(s) for s in sentences]
+        pieces = list(dict.fromkeys(p for plan in plans if isinstance(plan, list) for p in plan))
+        outputs = self._outputs(pieces, progress)
+        return [plan if isinstance(plan, Translation) else self._join(plan, outputs) for plan in plans]
 
     def fits(self, text: str) -> bool:
         """Does ``text`` fit the model's input (end-of-sentence mark included)?"""
-        return self.token_count(text) <= self.max_source_tokens
+        return len(self.encode(text)) <= self.limits.max_tokens
 
-    def _count_tokens(self, text: str) -> int:
+    def _encode(self, text: str) -> tuple[int, ...]:
         # verbose=False: no warning for inputs over the limit; we split those.
-        return len(self.tokenizer(prepare_source(text), verbose=False)["input_ids"])
+        return tuple(self.tokenizer(prepare_source(text), verbose=False)["input_ids"])
 
-    def _generate(self, texts: list[str], progress: bool | None) -> list[tuple[str, bool]]:
-        """Translate ``texts`` in length-sorted batches; return (text, truncated)."""
+    def _plan(self, sentence: str) -> Translation | list[str]:
+        """A copied translation, or the pieces the model must translate."""
+        text = sentence.strip()
+        if not HAN.search(text):
+            # Nothing Chinese: numbers, punctuation, names, English. The
+            # model would only garble it (or loop on it).
+            return Translation(" ".join(unicodedata.normalize("NFKC", text).split()), copied=True)
+        return split_to_fit(text, self.fits)
+
+    def _outputs(self, pieces: list[str], progress: bool | None) -> dict[str, Output]:
+        """The model's output for each piece: from the cache, else translated and stored."""
         from tqdm import tqdm
 
-        # Longest first: similar lengths share a batch (little padding), and a
-        # batch that does not fit in memory fails at once, not at the end.
-        order = sorted(range(len(texts)), key=lambda i: -self.token_count(texts[i]))
-        results: list[tuple[str, bool]] = [("", False)] * len(texts)
-        size = max(1, self.options.batch_size)
-        with tqdm(total=len(texts), unit="sent", desc="translating", disable=_no_bar(progress)) as bar:
-            for start in range(0, len(order), size):
-                batch = order[start : start + size]
-                for i, result in zip(batch, self._generate_batch([texts[i] for i in batch]), strict=True):
-                    results[i] = result
+        outputs = self.cache.get(pieces)
+        missing = [p for p in pieces if p not in outputs]
+        if outputs:
+            log.info("%d of %d sentences found in the translation cache", len(outputs), len(pieces))
+        with tqdm(total=len(pieces), initial=len(outputs), unit="sentence", desc="translating",
+                  disable=_no_bar(progress)) as bar:
+            for batch, results in self._generate(missing):
+                done = dict(zip(batch, results, strict=True))
+                self.cache.put(done)
+                outputs.update(done)
                 bar.update(len(batch))
+        return outputs
+
+    def _generate(self, pieces: list[str]) -> Iterator[tuple[list[str], list[Output]]]:
+        batches = self._batches(pieces)
+        requests = ((self._ids(batch), self._request(batch[0])) for batch in batches)
+        self.model_calls += len(batches)
+        for batch, results in zip(batches, self.engine.generate(requests), strict=True):
+            yield batch, self._guard(batch, results)
+
+    def _batches(self, pieces: list[str]) -> list[list[str]]:
+        """Length-sorted batches of at most ``batch_tokens`` tokens, padding
+        included, each of pieces with the same length limits.
+
+        Longest first: similar lengths share a batch (little padding), and a
+        batch too big for memory fails at once, not at the end.
+        """
+        batches: list[list[str]] = []
+        for piece in sorted(pieces, key=lambda p: (-self._request(p).max_new_tokens, -len(self.encode(p)))):
+            # The first piece of a batch is its longest: rows × it = padded size.
+            if (
+                batches
+                and self._request(piece) == self._request(batches[-1][0])
+                and (len(batches[-1]) + 1) * len(self.encode(batches[-1][0])) <= self.options.batch_tokens
+            ):
+                batches[-1].append(piece)
+            else:
+                batches.append([piece])
+        return batches
+
+    def _ids(self, batch: list[str]) -> list[list[int]]:
+        return [list(self.encode(p)) for p in batch]
+
+    def _request(self, piece: str, **guard) -> Request:
+        """Decoding settings for ``piece``: length limits relative to its length."""
+        o, tokens = self.options, len(self.encode(piece))
+        # The decoder start token takes one of the model's positions.
+        most = min(self.limits.max_tokens - 1, _round_up(o.max_length_ratio * tokens + o.max_extra_tokens))
+        least = min(most, max(self.limits.min_new_tokens, _round_up(o.min_length_ratio * tokens)))
+        return Request(self.beams, least, most, **guard)
+
+    def _guard(self, batch: list[str], results: list[Output]) -> list[Output]:
+        """Decode looping outputs again with repeated 3-grams blocked."""
+        if not self.options.loop_guard:
+            return results
+        looping = [i for i, out in enumerate(results) if self._loops(batch[i], out)]
+        if not looping:
+            return results
+        retry = [batch[i] for i in looping]
+        request = self._request(retry[0], no_repeat_ngram_size=3, repetition_penalty=1.2)
+        self.model_calls += 1
+        (again,) = self.engine.generate([(self._ids(retry), request)])
+        results = list(results)
+        for i, out in zip(looping, again, strict=True):
+            results[i] = out
+        log.debug("decoded %d looping outputs again with repeats blocked", len(looping))
         return results
 
-    def _generate_batch(self, texts: list[str]) -> list[tuple[str, bool]]:
-        import torch
+    def _loops(self, source: str, output: Output) -> bool:
+        """Does the output repeat itself where the source does not (哈哈哈 may)?"""
+        return has_loop(output.ids) and not _repeats_itself(prepare_source(source))
 
-        inputs = self.tokenizer([prepare_source(t) for t in texts], return_tensors="pt", padding=True)
-        inputs = inputs.to(self.model.device)
-        overrides = {} if self.options.beams is None else {"num_beams": self.options.beams}
-        with torch.inference_mode():
-            output = self.model.generate(**inputs, do_sample=False, **overrides)
-        eos = self.model.generation_config.eos_token_id
-        eos = set(eos) if isinstance(eos, list) else {eos}
-        decoded = self.tokenizer.batch_decode(output, skip_special_tokens=True)
-        # A row without an end-of-sentence token stopped at the length limit.
-        return [
-            (" ".join(text.split()), not any(int(t) in eos for t in row[1:]))
-            for text, row in zip(decoded, output, strict=True)
-        ]
+    def _decode(self, output: Output) -> str:
+        return " ".join(self.tokenizer.decode(output.ids, skip_special_tokens=True).split())
+
+    def _join(self, pieces: list[str], outputs: dict[str, Output]) -> Translation:
+        parts = [outputs[p] for p in pieces]
+        texts = [self._decode(out) for out in parts]
+        lengths = [max(1, len(out.ids) + out.finished) for out in parts]
+        return Translation(
+            text=" ".join(t for t in texts if t),
+            pieces=max(1, len(parts)),
+            truncated=any(not out.finished for out in parts),
+            logprob=round(sum(out.logprob * n for out, n in zip(parts, lengths)) / sum(lengths), 4),
+            looped=any(self._loops(p, out) for p, out in zip(pieces, parts)),
+        )
+
+
+def _round_up(tokens: float) -> int:
+    return LENGTH_STEP * math.ceil(tokens / LENGTH_STEP)
+
+
+def has_loop(ids: Sequence[int]) -> bool:
+    """The same 1-4 tokens repeated in a row (4 times for one token, 3 for more)."""
+    for n, repeats in _LOOP_REPEATS.items():
+        span = n * repeats
+        for start in range(len(ids) - span + 1):
+            gram = ids[start : start + n]
+            if all(ids[start + k * n : start + (k + 1) * n] == gram for k in range(1, repeats)):
+                return True
+    return False
+
+
+def _repeats_itself(source: str) -> bool:
+    """哈哈哈哈, 对对对, "......": a source that repeats itself may be echoed."""
+    return re.search(r"(.{1,3})\1{2,}", source) is not None
 
 
 def split_to_fit(text: str, fits: Callable[[str], bool]) -> list[str]:
@@ -157,14 +303,6 @@ def prepare_source(text: str) -> str:
     return " ".join(_punctuation_normalizer().replace_unicode_punct(text).split())
 
 
-def _join(parts: list[tuple[str, bool]]) -> Translation:
-    return Translation(
-        text=" ".join(text for text, _ in parts if text),
-        pieces=max(1, len(parts)),
-        truncated=any(truncated for _, truncated in parts),
-    )
-
-
 def _no_bar(progress: bool | None) -> bool | None:
     """tqdm's ``disable``: None hides the bar when stderr is not a terminal."""
     return None if progress is None else not progress
@@ -182,58 +320,24 @@ def _pick_device(device: str) -> str:
     return device
 
 
-def _load_marian(name: str):
-    hint = (
-        f"`make model` downloads {DEFAULT_MODEL} into models/ (needs network once); "
-        f"or pass --model DIR / set {MODEL_ENV_VAR} to a MarianMT directory"
-    )
-    if _looks_like_path(name):
-        path = Path(name).expanduser()
-        if path.is_file():
-            raise ZhenError(f"{name} is a file; --model wants a model directory or hub id; {hint}")
-        if not path.is_dir():
-            raise ZhenError(f"model directory {name} does not exist; {hint}")
-        if not (path / "config.json").is_file():
-            raise ZhenError(f"{name} is not a model directory (it has no config.json); {hint}")
-        name = str(path)
-    from transformers import AutoConfig, MarianMTModel, MarianTokenizer
-
+def _pick_engine(engine: str, device: str) -> str:
+    """auto: CTranslate2 where it is installed (and sees the GPU, if one is used)."""
+    if engine != "auto":
+        if engine not in ENGINES:
+            raise ZhenError(f"unknown engine {engine!r}; use {' or '.join(ENGINES)}")
+        return engine
     try:
-        config = AutoConfig.from_pretrained(name)
-    except (OSError, ValueError) as err:
-        raise ZhenError(f"cannot load model {name!r} ({_first_line(err)}); {hint}") from None
-    if config.model_type != "marian":
-        raise ZhenError(f"{name} is a {config.model_type!r} model, not MarianMT; {hint}")
-    try:
-        tokenizer = MarianTokenizer.from_pretrained(name)
-        model = MarianMTModel.from_pretrained(name)
-    except (OSError, ValueError, TypeError, AssertionError) as err:
-        # MarianTokenizer asserts on, or passes None for, missing .spm files.
-        raise ZhenError(
-            f"{name} is not a complete MarianMT model (it needs source.spm, target.spm, "
-            f"vocab.json and weights): {_first_line(err) or type(err).__name__}"
-        ) from None
-    return model, tokenizer
+        import ctranslate2
+    except ImportError:
+        return "transformers"
+    if device.startswith("cuda") and ctranslate2.get_cuda_device_count() == 0:
+        return "transformers"
+    return "ctranslate2"
 
 
-def _looks_like_path(name: str) -> bool:
-    """Hub ids look like ``org/name``; anything else with a slash is a path."""
-    first = name.split("/", 1)[0]
-    return (
-        Path(name).exists()
-        or name.startswith((".", "/", "~"))
-        or name.count("/") > 1
-        or ("/" in name and Path(first).is_dir())  # models/opus-mt-zh-en
-    )
+def _check_options(options: DecodingOptions, engine: str) -> None:
+    if options.batch_tokens < 1:
+        raise ZhenError("--batch-tokens must be at least 1")
+    if options.precision == "int8" and engine != "ctranslate2":
+        raise ZhenError("--precision int8 needs --engine ctranslate2")
 
-
-def _first_line(err: BaseException) -> str:
-    return str(err).strip().splitlines()[0] if str(err).strip() else ""
-
-
-def download(name: str, target: Path) -> None:
-    """Fetch a MarianMT model from the hub and save it to ``target`` for offline use."""
-    model, tokenizer = _load_marian(name)
-    target.mkdir(parents=True, exist_ok=True)
-    tokenizer.save_pretrained(target)
-    model.save_pretrained(target)

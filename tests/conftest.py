@@ -39,11 +39,40 @@ def tiny_model(tmp_path_factory) -> Path:
     return tiny_marian.build(tmp_path_factory.mktemp("tiny-marian"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_caches(tmp_path_factory):
+    """The translation cache and converted models of a test session live in a
+    temporary directory (and CLI subprocesses inherit it), never in ~/.cache
+    or the project's models/."""
+    root = tmp_path_factory.mktemp("zhen-state")
+    saved = {key: os.environ.get(key) for key in ("ZHEN_CACHE", "ZHEN_MODELS_DIR")}
+    os.environ["ZHEN_CACHE"] = str(root / "translations.sqlite")
+    os.environ["ZHEN_MODELS_DIR"] = str(root / "models")
+    yield root
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+ENGINES = ("ctranslate2", "transformers")
+
+
 @pytest.fixture(scope="session")
-def translator(tiny_model):
+def translators(tiny_model, isolated_caches):
+    """The tiny model loaded in each engine, without a translation cache."""
     from pipeline.translate import DecodingOptions, Translator
 
-    return Translator.load(str(tiny_model), DecodingOptions(device="cpu"))
+    return {
+        engine: Translator.load(str(tiny_model), DecodingOptions(engine=engine, device="cpu"), use_cache=False)
+        for engine in ENGINES
+    }
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def translator(request, translators):
+    return translators[request.param]
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, stdin: bytes | None = None):

@@ -1,34 +1,45 @@
 import json
+import math
 import shutil
 
 import pytest
 
 from conftest import SAMPLE
+from pipeline.align import score
+from pipeline.data import Translation
+from pipeline.engines import Output
 from pipeline.errors import ZhenError
+from pipeline.model import DEFAULT_MODEL, resolve_model
 from pipeline.segment import segment
-from pipeline.translate import (
-    DEFAULT_MODEL,
-    DecodingOptions,
-    Translator,
-    prepare_source,
-    resolve_model,
-    split_to_fit,
-)
+from pipeline.translate import DecodingOptions, Translator, has_loop, prepare_source, split_to_fit
 
 SENTENCES = [s.text for s in segment(SAMPLE.read_text(encoding="utf-8"))]
 
 
 def with_options(translator, **options):
-    return Translator(translator.model, translator.tokenizer, translator.name, DecodingOptions(**options))
+    """The same loaded engine with other decoding options, and no cache."""
+    return Translator(translator.engine, translator.tokenizer, translator.name, translator.limits,
+                      DecodingOptions(**options), use_cache=False)
 
 
-@pytest.mark.parametrize("options", [dict(beams=1, batch_size=7), dict(beams=3, batch_size=5)])
+@pytest.mark.parametrize("options", [dict(beams=1, batch_tokens=64), dict(beams=3, batch_tokens=40)])
 def test_batched_equals_one_by_one_and_keeps_order(translator, options):
     engine = with_options(translator, **options)
     batched = engine.translate(SENTENCES)
+    assert engine.model_calls > 1  # several batches, not one
     one_by_one = [engine.translate([s])[0] for s in SENTENCES]
     assert batched == one_by_one
     assert len(batched) == len(SENTENCES)
+
+
+def test_batches_respect_the_token_budget(translator):
+    engine = with_options(translator, batch_tokens=100)
+    batches = engine._batches(SENTENCES)
+    assert sorted(p for b in batches for p in b) == sorted(SENTENCES)
+    for batch in batches:
+        lengths = [len(engine.encode(p)) for p in batch]
+        assert lengths == sorted(lengths, reverse=True)  # longest first: it sets the padding
+        assert len(batch) == 1 or len(batch) * lengths[0] <= 100
 
 
 def test_output_is_deterministic(translator):
@@ -42,11 +53,29 @@ def test_duplicates_and_order(translator):
     assert translator.translate([b, a]) == [first[1], first[0]]
 
 
-def test_empty_lines_are_not_sent_to_the_model(translator):
-    out = translator.translate(["", "   ", SENTENCES[0]])
-    assert [t.text for t in out[:2]] == ["", ""]
-    assert out[0].pieces == 1 and not out[0].truncated
-    assert out[2].text
+def test_segments_without_chinese_are_copied_without_calling_the_model(translator):
+    engine = with_options(translator)
+    segments = ["", "   ", "……", "2019", "３．１４%", "iPhone X", "Hello, world."]
+    out = engine.translate(segments)
+    assert engine.model_calls == 0
+    assert [t.text for t in out] == ["", "", "......", "2019", "3.14%", "iPhone X", "Hello, world."]
+    assert all(t.copied and t.logprob is None and t.pieces == 1 for t in out)
+    assert score("2019", out[3]) == (1.0, ())
+
+
+def test_confidence_comes_from_the_model(translator):
+    out = translator.translate(SENTENCES[:6])
+    assert all(t.logprob is not None and -30 < t.logprob <= 0 for t in out)
+
+
+def test_both_engines_give_the_same_greedy_output_and_scores_at_full_precision(tiny_model, translators):
+    reference = with_options(translators["transformers"], beams=1).translate(SENTENCES[:8])
+    converted = Translator.load(str(tiny_model), DecodingOptions(engine="ctranslate2", device="cpu",
+                                                                 precision="float32", beams=1), use_cache=False)
+    fast = converted.translate(SENTENCES[:8])
+    assert [t.text for t in fast] == [t.text for t in reference]
+    for a, b in zip(fast, reference):
+        assert a.logprob == pytest.approx(b.logprob, abs=0.01)
 
 
 def test_long_sentence_is_translated_whole_in_pieces_that_fit(translator):
@@ -82,7 +111,7 @@ def test_source_is_normalised_like_opus_mt_training_data():
 
 
 def test_decoding_settings_come_from_the_generation_config(translator):
-    assert translator.model.generation_config.num_beams == 2
+    assert translator.beams == 2  # the tiny model's generation config says 2
     default = translator.translate(SENTENCES[:8])
     assert default == with_options(translator, beams=2).translate(SENTENCES[:8])
 
@@ -92,6 +121,80 @@ def test_truncation_is_reported(translator):
     out = translator.translate(SENTENCES)
     assert any(t.truncated for t in out)
     assert all(isinstance(t.truncated, bool) for t in out)
+
+
+def pieces_of(translator, sentences):
+    return list(dict.fromkeys(p for s in sentences for p in split_to_fit(s, translator.fits)))
+
+
+def test_output_length_is_capped_relative_to_the_source(translator):
+    capped = with_options(translator, max_length_ratio=0.5, max_extra_tokens=2)
+    pieces = pieces_of(capped, SENTENCES[:10])
+    outputs = capped._outputs(pieces, progress=False)
+    for piece in pieces:
+        limit = len(capped.encode(piece)) * 0.5 + 2
+        assert len(outputs[piece].ids) <= limit + 8  # rounded up to whole steps of 8 tokens
+    assert any(not out.finished for out in outputs.values())
+
+
+# --- the loop guard ---------------------------------------------------------------
+
+
+def test_loop_detection():
+    assert has_loop([5, 5, 5, 5]) and not has_loop([5, 5, 5])
+    assert has_loop([1, 2, 1, 2, 1, 2]) and not has_loop([1, 2, 1, 2])
+    assert has_loop([7, 1, 2, 3, 1, 2, 3, 1, 2, 3, 9])
+    assert not has_loop(list(range(40)))
+
+
+def test_looping_outputs_are_decoded_again_with_repeats_blocked(translator):
+    # The tiny random model loops often ("........vvv").
+    unguarded = with_options(translator, loop_guard=False)
+    raw = unguarded._outputs(pieces_of(unguarded, SENTENCES), progress=False)
+    looping = [s for s, out in raw.items() if unguarded._loops(s, out)]
+    assert looping, "the tiny model should loop on some sentences"
+    guarded = with_options(translator)
+    fixed = guarded._outputs(looping, progress=False)
+    assert guarded.model_calls > len(guarded._batches(looping))  # second tries happened
+    for piece in looping:
+        assert fixed[piece].ids != raw[piece].ids
+        assert not has_loop(fixed[piece].ids)  # 3-grams blocked: no loop is left
+
+
+def test_a_source_that_repeats_itself_may_be_echoed(translator):
+    guarded = with_options(translator)
+    out = Output(ids=(5, 5, 5, 5, 5), logprob=-0.1, finished=True)
+    assert guarded._loops("好好学习", out)
+    assert not guarded._loops("哈哈哈哈哈", out)
+
+
+class LoopingEngine:
+    """An engine that always loops, to see what the translator does when the
+    second decoding loops too."""
+
+    name, precision, device = "looping", "float32", "cpu"
+
+    def __init__(self):
+        self.requests = []
+
+    def generate(self, batches):
+        for ids, request in batches:
+            self.requests.append(request)
+            yield [Output(ids=(42,) * 8, logprob=-0.2, finished=True) for _ in ids]
+
+
+def test_what_still_loops_is_flagged_not_hidden(translator):
+    engine = LoopingEngine()
+    looping = Translator(engine, translator.tokenizer, "looping", translator.limits, use_cache=False)
+    out = looping.translate(["我们走吧。"])[0]
+    assert [r.no_repeat_ngram_size for r in engine.requests] == [0, 3]
+    assert engine.requests[1].repetition_penalty > 1
+    assert out.looped
+    confidence, warnings = score("我们走吧。", out)
+    assert confidence <= 0.3 and any("looped" in w for w in warnings)
+
+
+# --- loading -------------------------------------------------------------------------
 
 
 def test_resolve_model(monkeypatch):
@@ -126,9 +229,15 @@ def test_marian_directory_without_tokenizer_files(tiny_model, tmp_path):
         Translator.load(str(broken))
 
 
-def test_unknown_device(tiny_model):
+def test_unknown_device_engine_and_precision(tiny_model):
     with pytest.raises(ZhenError, match="unknown device 'gpu'"):
         Translator.load(str(tiny_model), DecodingOptions(device="gpu"))
+    with pytest.raises(ZhenError, match="unknown engine"):
+        Translator.load(str(tiny_model), DecodingOptions(engine="marian", device="cpu"))
+    with pytest.raises(ZhenError, match="int8 needs --engine ctranslate2"):
+        Translator.load(str(tiny_model), DecodingOptions(engine="transformers", precision="int8", device="cpu"))
+    with pytest.raises(ZhenError, match="needs a GPU"):
+        Translator.load(str(tiny_model), DecodingOptions(engine="transformers", precision="float16", device="cpu"))
 
 
 def test_cuda_requested_without_gpu(tiny_model):
@@ -137,3 +246,21 @@ def test_cuda_requested_without_gpu(tiny_model):
         pytest.skip("this machine has a GPU")
     with pytest.raises(ZhenError, match="no CUDA GPU"):
         Translator.load(str(tiny_model), DecodingOptions(device="cuda"))
+
+
+def test_converted_model_is_cached_and_keyed_by_the_model(tiny_model, tmp_path, monkeypatch):
+    from pipeline.engines.ct2 import converted_model
+
+    monkeypatch.setenv("ZHEN_MODELS_DIR", str(tmp_path / "models"))
+    first = converted_model(str(tiny_model))
+    assert first.parent == tmp_path / "models" / "ctranslate2" and (first / "model.bin").is_file()
+    stamp = (first / "model.bin").stat().st_mtime_ns
+    assert converted_model(str(tiny_model)) == first  # not converted again
+    assert (first / "model.bin").stat().st_mtime_ns == stamp
+    changed = tmp_path / "changed"
+    shutil.copytree(tiny_model, changed)
+    config = json.loads((changed / "config.json").read_text())
+    config["init_std"] = 0.25
+    (changed / "config.json").write_text(json.dumps(config))
+    assert converted_model(str(changed)) != first
+    assert not list((tmp_path / "models" / "ctranslate2").glob(".converting-*"))

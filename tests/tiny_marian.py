@@ -85,6 +85,9 @@ def build(
             if piece not in english:
                 model.final_logits_bias[0, index] = -1e4
         model.final_logits_bias[0, vocab["</s>"]] = eos_bias
+        # As in every OPUS-MT model, <pad> (the decoder start) embeds as zeros;
+        # CTranslate2 relies on it, starting the decoder from a zero vector.
+        model.get_input_embeddings().weight[pad] = 0
     model.generation_config = GenerationConfig(
         num_beams=2,
         max_length=max_length,

@@ -1,0 +1,97 @@
+"""A persistent cache of machine translations in SQLite: nothing is translated twice.
+
+Entries are keyed by the model's fingerprint, the decoding settings and the
+normalised source text, so a changed model or setting never serves stale
+output. The database is in WAL mode: a run killed at any point loses at most
+the batch in flight (each batch is one committed transaction), and several
+processes (``make -j``) read and write it at once.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable, Mapping
+from contextlib import closing
+from pathlib import Path
+
+from .engines import Output
+from .errors import ZhenError
+
+CACHE_ENV_VAR = "ZHEN_CACHE"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS translations (
+    model TEXT NOT NULL,     -- model fingerprint
+    settings TEXT NOT NULL,  -- engine, precision, beams, length limits, guard
+    source TEXT NOT NULL,    -- normalised source text, as given to the model
+    ids TEXT NOT NULL,       -- output token ids, space-separated
+    logprob REAL NOT NULL,
+    finished INTEGER NOT NULL,
+    PRIMARY KEY (model, settings, source)
+) WITHOUT ROWID
+"""
+
+
+def default_cache_path() -> Path:
+    """``$ZHEN_CACHE``, else the user's cache directory."""
+    if os.environ.get(CACHE_ENV_VAR):
+        return Path(os.environ[CACHE_ENV_VAR])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "zhen" / "translations.sqlite"
+
+
+class TranslationCache:
+    """Cached model outputs for one model and one set of decoding settings."""
+
+    def __init__(self, path: str | Path, model: str, settings: str):
+        self.path, self.model, self.settings = Path(path), model, settings
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Autocommit mode; writes are grouped by explicit transactions.
+            self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")  # durable against crashes, not power loss
+            self.db.execute(_SCHEMA)
+        except (OSError, sqlite3.Error) as err:
+            raise ZhenError(f"cannot open the translation cache {self.path}: {err} (--no-cache skips it)") from None
+
+    def get(self, sources: Iterable[str]) -> dict[str, Output]:
+        found = {}
+        query = "SELECT source, ids, logprob, finished FROM translations WHERE model=? AND settings=? AND source=?"
+        for source in sources:
+            row = self.db.execute(query, (self.model, self.settings, source)).fetchone()
+            if row:
+                found[source] = Output(tuple(int(i) for i in row[1].split()), row[2], bool(row[3]))
+        return found
+
+    def put(self, outputs: Mapping[str, Output]) -> None:
+        """Store one batch's outputs in one transaction."""
+        rows = [
+            (self.model, self.settings, source, " ".join(map(str, out.ids)), out.logprob, int(out.finished))
+            for source, out in outputs.items()
+        ]
+        with closing(self.db.cursor()) as cursor:
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                cursor.executemany("INSERT OR REPLACE INTO translations VALUES (?, ?, ?, ?, ?, ?)", rows)
+                cursor.execute("COMMIT")
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class NoCache:
+    """``--no-cache``: remembers nothing."""
+
+    def get(self, sources: Iterable[str]) -> dict[str, Output]:
+        return {}
+
+    def put(self, outputs: Mapping[str, Output]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

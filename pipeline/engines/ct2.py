@@ -1,0 +1,139 @@
+"""The fast engine: CTranslate2 running a converted copy of the MarianMT model.
+
+The converted vocabulary has no ``<pad>`` (the converter starts decoding with
+``</s>`` instead, as Marian itself does), so nothing needs suppressing.
+The model directory is converted once (``ct2-transformers-converter``'s code,
+float32 weights, lossless) into ``$ZHEN_MODELS_DIR/ctranslate2/`` (default
+``models/``); int8 or float16 is applied when loading, so one converted copy
+serves every precision.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import tempfile
+from collections import deque
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from ..errors import ZhenError
+from ..model import model_fingerprint
+from . import Batch, Output
+
+log = logging.getLogger(__name__)
+
+MODELS_DIR_ENV_VAR = "ZHEN_MODELS_DIR"
+
+
+class CTranslate2Engine:
+    name = "ctranslate2"
+
+    def __init__(self, translator, tokenizer, device: str, precision: str):
+        self.translator = translator
+        self.tokenizer = tokenizer
+        self.device = device
+        self.precision = precision
+        self.eos = tokenizer.eos_token_id
+
+    @classmethod
+    def load(cls, name: str, tokenizer, device: str, precision: str, threads: int | None) -> CTranslate2Engine:
+        try:
+            import ctranslate2
+        except ImportError:
+            raise ZhenError("--engine ctranslate2 needs the ctranslate2 package: pip install ctranslate2") from None
+        if precision == "auto":
+            precision = "int8_float16" if device.startswith("cuda") else "int8"
+        converted = converted_model(name)
+        kind, _, index = device.partition(":")
+        cores = threads or os.cpu_count() or 1
+        translator = ctranslate2.Translator(
+            str(converted),
+            device=kind,
+            device_index=int(index or 0),
+            compute_type=precision,
+            # On a CPU, one single-threaded worker per core decoding its own
+            # batch beats all cores on one batch (small matrices, little sync).
+            inter_threads=1 if kind == "cuda" else cores,
+            intra_threads=1 if kind == "cpu" else 0,
+        )
+        return cls(translator, tokenizer, device, precision)
+
+    def generate(self, batches: Iterable[Batch]) -> Iterator[list[Output]]:
+        # Keep every worker busy: submit a few batches ahead, collect in order.
+        pending: deque = deque()
+        ahead = 2 * self.translator.num_translators
+        for ids, request in batches:
+            pending.append(self._submit(ids, request))
+            if len(pending) >= ahead:
+                yield self._collect(*pending.popleft())
+        while pending:
+            yield self._collect(*pending.popleft())
+
+    def _submit(self, ids: list[list[int]], request):
+        source = [self.tokenizer.convert_ids_to_tokens(row) for row in ids]
+        return source, request, self.translator.translate_batch(
+            source,
+            beam_size=request.beams,
+            min_decoding_length=request.min_new_tokens,
+            max_decoding_length=request.max_new_tokens,
+            no_repeat_ngram_size=request.no_repeat_ngram_size,
+            repetition_penalty=request.repetition_penalty,
+            return_end_token=True,
+            asynchronous=True,
+        )
+
+    def _collect(self, source: list[list[str]], request, results) -> list[Output]:
+        eos = self.tokenizer.eos_token
+        hypotheses = [result.result().hypotheses[0] for result in results]
+        finished = [bool(tokens) and tokens[-1] == eos for tokens in hypotheses]
+        outputs = [tokens[:-1] if done else tokens for tokens, done in zip(hypotheses, finished)]
+        # translate_batch's own scores are normalised differently, and after
+        # any repetition penalty; score the outputs under the model itself
+        # (a teacher-forced pass; it adds </s> to every output).
+        scored = self.translator.score_batch(source, outputs)
+        return [
+            Output(
+                tuple(self.tokenizer.convert_tokens_to_ids(tokens)),
+                _mean(result.log_probs if done else result.log_probs[:-1]),
+                done,
+            )
+            for tokens, done, result in zip(outputs, finished, scored, strict=True)
+        ]
+
+
+def converted_model(name: str) -> Path:
+    """The CTranslate2 copy of model ``name``, converting it on first use.
+
+    Keyed by the model's fingerprint, so a changed model is converted again.
+    Converting into a temporary directory and renaming it makes concurrent
+    first uses safe: one rename wins, the other copy is discarded.
+    """
+    root = Path(os.environ.get(MODELS_DIR_ENV_VAR) or "models") / "ctranslate2"
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name.strip("/")).strip("-.")[-60:]
+    target = root / f"{slug}-{model_fingerprint(name)[:12]}"
+    if (target / "model.bin").is_file():
+        return target
+    import ctranslate2
+
+    log.info("converting %s for CTranslate2 into %s (once)", name, target)
+    root.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".converting-", dir=root))
+    try:
+        ctranslate2.converters.TransformersConverter(name).convert(str(scratch / "model"), force=True)
+        try:
+            os.rename(scratch / "model", target)
+        except OSError:
+            if not (target / "model.bin").is_file():
+                raise
+    except OSError as err:
+        raise ZhenError(f"cannot convert {name} for CTranslate2 into {root}: {err.strerror or err}") from None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return target
+
+
+def _mean(values) -> float:
+    return sum(values) / len(values) if values else 0.0
