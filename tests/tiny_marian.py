@@ -7,6 +7,9 @@ Helsinki-NLP/opus-mt-zh-en. Its translations are random English pieces: good
 for testing plumbing and invariants, useless as translations.
 
     python tests/tiny_marian.py DIR [--max-positions N]
+
+``build_opus_mt_shaped`` makes a random model with opus-mt-zh-en's exact
+architecture instead, for speed benchmarks.
 """
 
 from __future__ import annotations
@@ -101,6 +104,65 @@ def build(
     return out_dir
 
 
+# Helsinki-NLP/opus-mt-zh-en's config.json, less the weights' provenance.
+OPUS_MT_ZH_EN_ARCHITECTURE = dict(
+    vocab_size=65001,
+    d_model=512,
+    encoder_layers=6,
+    decoder_layers=6,
+    encoder_attention_heads=8,
+    decoder_attention_heads=8,
+    encoder_ffn_dim=2048,
+    decoder_ffn_dim=2048,
+    activation_function="swish",
+    max_position_embeddings=512,
+    scale_embedding=True,
+    share_encoder_decoder_embeddings=True,
+    static_position_embeddings=True,
+    normalize_before=False,
+    pad_token_id=65000,
+    eos_token_id=0,
+    decoder_start_token_id=65000,
+)
+
+
+def build_opus_mt_shaped(out_dir: str | Path, chinese: str, english: str, seed: int = 0) -> Path:
+    """A random-weight model shaped exactly like opus-mt-zh-en (about 300 MB).
+
+    Its SentencePiece models are trained on ``chinese`` and ``english`` (8,000
+    pieces each; the rest of the 65,001-entry vocabulary is filler), so
+    sentences tokenize to realistic lengths.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        _train_spm(chinese, out_dir / "source.spm", Path(tmp), vocab_size=8000)
+        _train_spm(english, out_dir / "target.spm", Path(tmp), vocab_size=8000)
+    vocab = _shared_vocab(out_dir / "source.spm", out_dir / "target.spm")
+    pad = OPUS_MT_ZH_EN_ARCHITECTURE["pad_token_id"]
+    del vocab["<pad>"]
+    while len(vocab) < pad:
+        vocab[f"<unused{len(vocab)}>"] = len(vocab)
+    vocab["<pad>"] = pad
+    (out_dir / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    MarianTokenizer(
+        source_spm=str(out_dir / "source.spm"),
+        target_spm=str(out_dir / "target.spm"),
+        vocab=str(out_dir / "vocab.json"),
+        source_lang="zh",
+        target_lang="en",
+        model_max_length=512,
+    ).save_pretrained(out_dir)
+    torch.manual_seed(seed)
+    model = MarianMTModel(MarianConfig(**OPUS_MT_ZH_EN_ARCHITECTURE))
+    model.generation_config = GenerationConfig(
+        num_beams=4, max_length=512, pad_token_id=pad, eos_token_id=0, decoder_start_token_id=pad,
+        bad_words_ids=[[pad]],
+    )
+    model.save_pretrained(out_dir)
+    return out_dir
+
+
 def _train_spm(text: str, target: Path, tmp: Path, vocab_size: int) -> None:
     corpus = tmp / f"{target.stem}.txt"
     corpus.write_text(text, encoding="utf-8")
@@ -110,7 +172,7 @@ def _train_spm(text: str, target: Path, tmp: Path, vocab_size: int) -> None:
         vocab_size=vocab_size,
         character_coverage=1.0,
         hard_vocab_limit=False,
-        num_threads=1,
+        num_threads=2,
         minloglevel=2,
     )
     target.write_bytes((tmp / f"{target.stem}.model").read_bytes())

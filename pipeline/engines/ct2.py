@@ -81,26 +81,29 @@ class CTranslate2Engine:
             max_decoding_length=request.max_new_tokens,
             no_repeat_ngram_size=request.no_repeat_ngram_size,
             repetition_penalty=request.repetition_penalty,
+            return_scores=True,
             return_end_token=True,
             asynchronous=True,
         )
 
     def _collect(self, source: list[list[str]], request, results) -> list[Output]:
         eos = self.tokenizer.eos_token
-        hypotheses = [result.result().hypotheses[0] for result in results]
+        results = [result.result() for result in results]
+        hypotheses = [result.hypotheses[0] for result in results]
         finished = [bool(tokens) and tokens[-1] == eos for tokens in hypotheses]
         outputs = [tokens[:-1] if done else tokens for tokens, done in zip(hypotheses, finished)]
-        # translate_batch's own scores are normalised differently, and after
-        # any repetition penalty; score the outputs under the model itself
-        # (a teacher-forced pass; it adds </s> to every output).
-        scored = self.translator.score_batch(source, outputs)
+        # The decoder's score is the mean log-probability per token under the
+        # distribution it searched (with length_penalty=1): the model's own,
+        # except after a repetition penalty. Then score the outputs under the
+        # model in a teacher-forced pass (as costly as greedy decoding, so
+        # only then); it scores </s> after every output.
+        scores = [result.scores[0] for result in results]
+        if request.repetition_penalty != 1 or request.no_repeat_ngram_size:
+            scored = self.translator.score_batch(source, outputs)
+            scores = [_mean(s.log_probs if done else s.log_probs[:-1]) for s, done in zip(scored, finished)]
         return [
-            Output(
-                tuple(self.tokenizer.convert_tokens_to_ids(tokens)),
-                _mean(result.log_probs if done else result.log_probs[:-1]),
-                done,
-            )
-            for tokens, done, result in zip(outputs, finished, scored, strict=True)
+            Output(tuple(self.tokenizer.convert_tokens_to_ids(tokens)), score, done)
+            for tokens, score, done in zip(outputs, scores, finished, strict=True)
         ]
 
 

@@ -70,7 +70,7 @@ class TransformersEngine:
         inputs = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt").to(self.device)
         with torch.inference_mode():
             sequences = self.model.generate(**inputs, generation_config=config)
-            logprobs = self._mean_logprobs(inputs, sequences)
+            logprobs = self._mean_logprobs(inputs, sequences, request.min_new_tokens)
         outputs = []
         for row, logprob in zip(sequences.tolist(), logprobs, strict=True):
             tokens = row[1:]  # after the decoder start token
@@ -79,12 +79,14 @@ class TransformersEngine:
             outputs.append(Output(tuple(t for t in tokens if t != self.pad), logprob, finished))
         return outputs
 
-    def _mean_logprobs(self, inputs, sequences) -> list[float]:
+    def _mean_logprobs(self, inputs, sequences, min_new_tokens: int) -> list[float]:
         """Score the chosen outputs with one teacher-forced pass.
 
         ``generate`` can return per-step scores, but it keeps a vocabulary-wide
         row per step and beam (gigabytes for a long batch); rescoring costs one
-        parallel decoder pass and little memory.
+        parallel decoder pass and little memory. Scores are under the
+        distribution the search used, as CTranslate2 reports them: <pad> is
+        never a candidate, nor </s> before the minimum length.
         """
         import torch
 
@@ -101,7 +103,10 @@ class TransformersEngine:
                 attention_mask=inputs["attention_mask"][chunk],
                 decoder_input_ids=decoder_input[chunk],
             ).logits.float()
+            logits[..., self.pad] = float("-inf")
+            logits[:, :min_new_tokens, self.eos] = float("-inf")
             chosen = torch.log_softmax(logits, dim=-1).gather(-1, target[chunk].unsqueeze(-1)).squeeze(-1)
-            weights = mask[chunk].float()
-            means += ((chosen * weights).sum(1) / weights.sum(1).clamp(min=1)).tolist()
+            counted = mask[chunk]
+            total = torch.where(counted, chosen, torch.zeros_like(chosen)).sum(1)  # padding scores -inf
+            means += (total / counted.sum(1).clamp(min=1)).tolist()
         return means

@@ -1,0 +1,153 @@
+"""Translation speed: zhen's engines against the loop most users write.
+
+A random-weight MarianMT model with opus-mt-zh-en's exact architecture
+(65,001-token vocabulary, 6+6 layers of width 512, 8 heads, FFN 2048) is
+built once into models/bench-opus-mt-shaped. Random weights emit no useful
+end-of-sentence, so every configuration is made to produce the same output
+lengths: about 1.3 × the source tokens, rounded up to zhen's 8-token length
+steps. The baseline is one sentence at a time through `model.generate` with
+beam 4; every zhen configuration runs the real translate stage (batching,
+normalisation, model log-probabilities; cache off; the loop guard off, since
+random weights loop on every sentence while a trained model rarely does).
+Each is reported as a ratio to the baseline measured in the same run.
+
+    python benchmarks/bench_translate.py [--data ../shared/data/mac-dev] [--sentences 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from pipeline.segment import segment  # noqa: E402
+from pipeline.translate import LENGTH_STEP, DecodingOptions, Translator  # noqa: E402
+
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "mac-dev"
+MODEL_DIR = ROOT / "models" / "bench-opus-mt-shaped"
+LENGTH_RATIO = 1.3
+GOALS = {4: 15.0, 1: 35.0}  # beams: minimum speed-up over the one-by-one beam-4 loop
+
+
+@dataclass
+class Measure:
+    name: str
+    sentences: int
+    target_tokens: int
+    seconds: float
+
+    def ratio_to(self, baseline: Measure) -> float:
+        return (self.sentences / self.seconds) / (baseline.sentences / baseline.seconds)
+
+
+def forced_length(source_tokens: int) -> int:
+    """The output length every configuration is held to (zhen's own rounding)."""
+    return LENGTH_STEP * math.ceil(LENGTH_RATIO * source_tokens / LENGTH_STEP)
+
+
+def load_texts(data: Path, count: int) -> tuple[list[str], str, str]:
+    """``count`` Chinese sentences, and Chinese and English text for the tokenizers."""
+    if data.is_dir():
+        folders = sorted(p for p in data.iterdir() if (p / "zh.txt").is_file())
+        chinese = [(f / "zh.txt").read_text(encoding="utf-8") for f in folders]
+        english = "".join((f / "en.txt").read_text(encoding="utf-8") for f in folders)
+        lines = [[line.strip() for line in text.splitlines() if line.strip()] for text in chinese]
+        # Round-robin over the texts, so every author is represented.
+        sentences = [text[i] for i in range(max(map(len, lines))) for text in lines if i < len(text)]
+        return sentences[:count], "".join(chinese), english
+    print(f"({data} not found: using corpus/ instead of mac-dev)")
+    import tiny_marian
+
+    text = "\n".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "corpus").glob("*.txt")))
+    sentences = [s.text for s in segment(text)]
+    return sentences[:count], text, tiny_marian.ENGLISH_TEXT * 20
+
+
+def bench_model(chinese: str, english: str) -> Path:
+    if not (MODEL_DIR / "config.json").is_file():
+        import tiny_marian
+
+        print(f"building a random opus-mt-zh-en-shaped model in {MODEL_DIR} (once)")
+        tiny_marian.build_opus_mt_shaped(MODEL_DIR, chinese, english)
+    return MODEL_DIR
+
+
+def one_by_one_loop(model_dir: Path, sentences: list[str]) -> Measure:
+    """What most users write: a loop over sentences calling ``model.generate``, beam 4."""
+    import torch
+    from transformers import MarianMTModel, MarianTokenizer
+
+    tokenizer = MarianTokenizer.from_pretrained(model_dir)
+    model = MarianMTModel.from_pretrained(model_dir).eval()
+    encoded = [tokenizer(s, return_tensors="pt") for s in sentences]
+    tokens = 0
+    started = time.perf_counter()
+    with torch.inference_mode():
+        for inputs in encoded:
+            length = forced_length(inputs["input_ids"].shape[1])
+            output = model.generate(**inputs, num_beams=4, min_new_tokens=length, max_new_tokens=length)
+            tokens += output.shape[1] - 1
+    return Measure("one by one, model.generate, beam 4", len(sentences), tokens, time.perf_counter() - started)
+
+
+def zhen(model_dir: Path, sentences: list[str], engine: str, beams: int, **options) -> Measure:
+    translator = Translator.load(
+        str(model_dir),
+        DecodingOptions(engine=engine, beams=beams, device="cpu", min_length_ratio=LENGTH_RATIO,
+                        max_length_ratio=LENGTH_RATIO, max_extra_tokens=0, loop_guard=False, **options),
+        use_cache=False,
+    )
+    translator.translate(sentences[:8], progress=False)  # warm up
+    started = time.perf_counter()
+    outputs = translator._outputs(list(dict.fromkeys(sentences)), progress=False)
+    seconds = time.perf_counter() - started
+    precision = translator.engine.precision
+    name = f"zhen {engine} {precision}, batches of {translator.options.batch_tokens} tokens, " + (
+        "greedy" if beams == 1 else f"beam {beams}")
+    return Measure(name, len(outputs), sum(len(o.ids) + o.finished for o in outputs.values()), seconds)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="mac-dev folder")
+    parser.add_argument("--sentences", type=int, default=300, help="how many sentences (default: 300)")
+    args = parser.parse_args()
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    sentences, chinese, english = load_texts(args.data, args.sentences)
+    model_dir = bench_model(chinese, english)
+    print(f"{len(sentences)} sentences, {os.cpu_count()} CPU cores")
+
+    baseline = one_by_one_loop(model_dir, sentences)
+    rows = [baseline]
+    results = {}
+    for beams in (4, 1):
+        for engine in ("transformers", "ctranslate2"):
+            measure = zhen(model_dir, sentences, engine, beams)
+            rows.append(measure)
+            results[(engine, beams)] = measure.ratio_to(baseline)
+
+    print(f"\n{'configuration':<62} {'sent/s':>7} {'tok/s':>7} {'× loop':>7}")
+    for row in rows:
+        print(f"{row.name:<62} {row.sentences / row.seconds:7.1f} {row.target_tokens / row.seconds:7.0f} "
+              f"{row.ratio_to(baseline):7.1f}")
+    met = True
+    for beams, goal in GOALS.items():
+        best = max(results[(engine, beams)] for engine in ("transformers", "ctranslate2"))
+        ok = results[("ctranslate2", beams)] >= goal
+        met &= ok
+        label = "greedy" if beams == 1 else f"beam {beams}"
+        print(f"goal {label} >= {goal:.0f}x the loop: {'met' if ok else 'NOT met'} "
+              f"(ctranslate2 {results[('ctranslate2', beams)]:.1f}x, best {best:.1f}x)")
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
