@@ -29,7 +29,7 @@ ifneq ($(SKIPPED),0)
 $(warning skipping $(SKIPPED) document(s) in corpus/ whose names make cannot handle; rename them or use `python -m pipeline run`)
 endif
 
-.PHONY: all setup test bench-segment model tiny-model clean help FORCE
+.PHONY: all setup test bench-segment bench-translate model tiny-model clean help FORCE
 
 all: $(OUTPUTS)
 
@@ -75,6 +75,10 @@ MAC_DEV ?= ../shared/data/mac-dev
 bench-segment:
 	$(PYTHON) benchmarks/bench_segment.py --data $(MAC_DEV)
 
+# Builds models/bench-opus-mt-shaped (random weights, ~300 MB) on first use.
+bench-translate:
+	$(PYTHON) benchmarks/bench_translate.py --data $(MAC_DEV)
+
 # Removes what is generated, not what a person may have edited: the PO
 # files stay, so `make clean && make` retranslates everything and still
 # keeps the reviewers' approved entries.
@@ -86,6 +90,7 @@ help:
 	@echo "make            translate corpus/*.txt into $(OUT)/*.tmx and $(OUT)/*.po (MODEL=$(MODEL))"
 	@echo "make setup      create $(VENV) and install zhen with its dependencies"
 	@echo "make test       run the tests"
+	@echo "make bench-translate  translation speed against the one-by-one generate loop"
 	@echo "make bench-segment  sentence segmentation F1 and speed on $(MAC_DEV), next to pySBD and sentence-splitter"
 	@echo "make model      download Helsinki-NLP/opus-mt-zh-en into $(DEFAULT_MODEL_DIR)"
 	@echo "make tiny-model build a tiny random model in models/tiny-random (offline demos)"

@@ -321,16 +321,20 @@ def _pick_device(device: str) -> str:
 
 
 def _pick_engine(engine: str, device: str) -> str:
-    """auto: CTranslate2 where it is installed (and sees the GPU, if one is used)."""
+    """auto: CTranslate2 on a CPU where it is installed, transformers on a GPU.
+
+    PyPI's CTranslate2 needs CUDA 12's own libraries on a GPU, which a
+    PyTorch install does not bring; PyTorch in float16 is the sure path there.
+    """
     if engine != "auto":
         if engine not in ENGINES:
             raise ZhenError(f"unknown engine {engine!r}; use {' or '.join(ENGINES)}")
         return engine
-    try:
-        import ctranslate2
-    except ImportError:
+    if device.startswith("cuda"):
         return "transformers"
-    if device.startswith("cuda") and ctranslate2.get_cuda_device_count() == 0:
+    try:
+        import ctranslate2  # noqa: F401
+    except ImportError:
         return "transformers"
     return "ctranslate2"
 

@@ -88,7 +88,10 @@ class CTranslate2Engine:
 
     def _collect(self, source: list[list[str]], request, results) -> list[Output]:
         eos = self.tokenizer.eos_token
-        results = [result.result() for result in results]
+        try:
+            results = [result.result() for result in results]
+        except RuntimeError as err:  # e.g. "Library libcublas.so.12 is not found"
+            raise ZhenError(f"CTranslate2 failed on {self.device}: {err}; try --engine transformers") from None
         hypotheses = [result.hypotheses[0] for result in results]
         finished = [bool(tokens) and tokens[-1] == eos for tokens in hypotheses]
         outputs = [tokens[:-1] if done else tokens for tokens, done in zip(hypotheses, finished)]
