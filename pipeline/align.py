@@ -180,4 +180,5 @@ def _unit(source: str, same: list[Pair], path: str) -> Unit:
         warnings=first.warnings + tuple(f"elsewhere translated as: {other}" for other in others),
         locations=tuple((path, p.source.line) for p in same),
         logprob=first.translation.logprob,
+        copied=first.translation.copied,
     )

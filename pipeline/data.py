@@ -74,6 +74,7 @@ class Unit:
     warnings: tuple[str, ...]
     locations: tuple[tuple[str, int], ...]  # (path, line) of each occurrence
     logprob: float | None = None  # the model's mean log-probability per output token
+    copied: bool = False  # no Chinese in the source: copied, not translated
 
 
 @dataclass(frozen=True)

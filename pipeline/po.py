@@ -155,7 +155,10 @@ def _reference_path(path: str) -> str:
 
 
 def _comment(unit: Unit, provenance: Provenance) -> str:
-    model_score = "" if unit.logprob is None else f"; model log-probability {unit.logprob:.2f} per token"
-    lines = [f"Machine translation by {provenance.model}; confidence {unit.confidence:.2f}{model_score}"]
+    if unit.copied:
+        lines = ["Copied from the source: it has no Chinese to translate"]
+    else:
+        model_score = "" if unit.logprob is None else f"; model log-probability {unit.logprob:.2f} per token"
+        lines = [f"Machine translation by {provenance.model}; confidence {unit.confidence:.2f}{model_score}"]
     lines += [f"Check: {warning}" for warning in unit.warnings]
     return clean_segment("\n".join(lines))

@@ -53,6 +53,8 @@ def tmx_bytes(units: Sequence[Unit], provenance: Provenance) -> bytes:
         _prop(tu, "x-zhen-model", provenance.model)
         if unit.logprob is not None:
             _prop(tu, "x-zhen-logprob", f"{unit.logprob:.3f}")
+        if unit.copied:
+            etree.SubElement(tu, "note").text = "copied from the source: it has no Chinese to translate"
         for warning in unit.warnings:
             etree.SubElement(tu, "note").text = clean_segment(warning)
         _tuv(tu, SOURCE_LANG, unit.source)

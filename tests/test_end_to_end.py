@@ -76,7 +76,22 @@ def test_po_has_one_fuzzy_entry_per_unique_sentence_with_every_reference(sample_
     assert references == len(SAMPLE_SENTENCES)  # the document's text appears twice
     repeated = po.find(SAMPLE_SENTENCES[1])
     assert [f for f, _ in repeated.occurrences] == ["corpus/xiaomi-ecosystem-interview.zh.txt"] * 2
-    assert all(e.comment.startswith("Machine translation by ") for e in po)
+    # The model's own confidence, next to the other signals; a line with no
+    # Chinese in it is copied, and says so.
+    copied = [e for e in po if not re.search(r"[\u4e00-\u9fff]", e.msgid)]
+    assert [e.msgid for e in copied] == ["2016 GoodChinaBrand | ICP: 12011751 | China Exports"]
+    assert copied[0].msgstr == copied[0].msgid and copied[0].comment.startswith("Copied from the source")
+    translated = [e for e in po if e not in copied]
+    assert all(e.comment.startswith("Machine translation by ") for e in translated)
+    assert all(re.search(r"model log-probability -?\d+\.\d\d per token", e.comment) for e in translated)
+
+
+def test_tmx_carries_the_model_log_probability(sample_run):
+    out, _ = sample_run
+    root = etree.parse(str(out / "xiaomi-ecosystem-interview.zh.tmx")).getroot()
+    values = [tu.findtext("prop[@type='x-zhen-logprob']") for tu in root.iterfind("body/tu")]
+    assert len(values) == len(UNIQUE_SENTENCES)
+    assert all(float(v) <= 0 for v in values if v is not None) and values.count(None) == 1  # the copied line
 
 
 def test_po_and_tmx_agree(sample_run):
