@@ -1,7 +1,7 @@
 """A persistent cache of machine translations in SQLite: nothing is translated twice.
 
 Entries are keyed by the model's fingerprint, the decoding settings and the
-normalised source text, so a changed model or setting never serves stale
+source text (a sentence, or a piece of one too long for the model), so a changed model or setting never serves stale
 output. The database is in WAL mode: a run killed at any point loses at most
 the batch in flight (each batch is one committed transaction), and several
 processes (``make -j``) read and write it at once.
@@ -24,7 +24,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS translations (
     model TEXT NOT NULL,     -- model fingerprint
     settings TEXT NOT NULL,  -- engine, precision, beams, length limits, guard
-    source TEXT NOT NULL,    -- normalised source text, as given to the model
+    source TEXT NOT NULL,    -- the sentence, or a piece of one too long for the model
     ids TEXT NOT NULL,       -- output token ids, space-separated
     logprob REAL NOT NULL,
     finished INTEGER NOT NULL,
@@ -49,7 +49,7 @@ class TranslationCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Autocommit mode; writes are grouped by explicit transactions.
-            self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+            self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")  # durable against crashes, not power loss
             self.db.execute(_SCHEMA)
