@@ -16,6 +16,7 @@ What happens to the sentences of a document:
 
 from __future__ import annotations
 
+import bisect
 import functools
 import logging
 import math
@@ -36,7 +37,7 @@ __all__ = ["DEFAULT_MODEL", "MODEL_ENV_VAR", "DecodingOptions", "Translator", "s
 log = logging.getLogger(__name__)
 
 # Where a sentence too long for the model is cut, best first: after sentence
-# ends, after clause punctuation, at spaces; failing all, between characters.
+# ends, after clause punctuation, at spaces; failing all, between tokens.
 _CUT_AFTER = ("。！？!?…", "；;", "，,、：:", " \t\u3000")
 # Output length limits are rounded up to a multiple of this many tokens, and
 # only sentences with the same limits share a batch: each sentence then
@@ -150,7 +151,19 @@ class Translator:
             # Nothing Chinese: numbers, punctuation, names, English. The
             # model would only garble it (or loop on it).
             return Translation(" ".join(unicodedata.normalize("NFKC", text).split()), copied=True)
-        return split_to_fit(text, self.fits)
+        return split_to_fit(text, self.fits, self._token_starts)
+
+    def _token_starts(self, text: str) -> list[int]:
+        """Where the model's source tokens start in ``text`` (none if unsure)."""
+        starts, offset = [], 0
+        for piece in self.tokenizer.spm_source.encode(text, out_type=str):
+            surface = piece.replace("\u2581", " ").strip()  # ▁ marks a space
+            found = text.find(surface, offset)
+            if not surface or found < 0:
+                return []  # the tokenizer normalised the text; offsets are unknown
+            starts.append(found)
+            offset = found + len(surface)
+        return [s for s in starts if 0 < s < len(text)]
 
     def _outputs(self, pieces: list[str], progress: bool | None) -> dict[str, Output]:
         """The model's output for each piece: from the cache, else translated and stored."""
@@ -264,25 +277,39 @@ def _repeats_itself(source: str) -> bool:
     return re.search(r"(.{1,3})\1{2,}", source) is not None
 
 
-def split_to_fit(text: str, fits: Callable[[str], bool]) -> list[str]:
+def split_to_fit(
+    text: str, fits: Callable[[str], bool], token_starts: Callable[[str], list[int]] | None = None
+) -> list[str]:
     """Cut ``text`` into pieces that each ``fit``, preferring clause boundaries.
 
     The pieces, concatenated, give back ``text`` exactly. Each cut is made at
-    the best kind of boundary present (see ``_CUT_AFTER``), the one nearest
-    the middle, so pieces stay balanced and few.
+    the best kind of boundary present (see ``_CUT_AFTER``), else between two
+    of the model's tokens (``token_starts``), else between characters; the
+    one nearest the middle, so pieces stay balanced and few.
     """
     if len(text) <= 1 or fits(text):
         return [text]
-    cut = _best_cut(text)
-    return split_to_fit(text[:cut], fits) + split_to_fit(text[cut:], fits)
+    # Token boundaries of the whole text (tokenizing a piece alone can differ).
+    starts = token_starts(text) if token_starts else []
+
+    def split(start: int, end: int) -> list[str]:
+        if end - start <= 1 or fits(text[start:end]):
+            return [text[start:end]]
+        inside = starts[bisect.bisect_right(starts, start) : bisect.bisect_left(starts, end)]
+        cut = start + _best_cut(text[start:end], [s - start for s in inside])
+        return split(start, cut) + split(cut, end)
+
+    return split(0, len(text))
 
 
-def _best_cut(text: str) -> int:
+def _best_cut(text: str, token_starts: list[int]) -> int:
     middle = len(text) / 2
     for marks in _CUT_AFTER:
         cuts = [i + 1 for i, char in enumerate(text[:-1]) if char in marks]
         if cuts:
             return min(cuts, key=lambda cut: abs(cut - middle))
+    if token_starts:
+        return min(token_starts, key=lambda cut: abs(cut - middle))
     return len(text) // 2
 
 

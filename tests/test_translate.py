@@ -105,6 +105,19 @@ def test_split_to_fit_cuts_between_characters_as_a_last_resort():
     assert "".join(pieces) == text and all(len(p) <= 30 for p in pieces)
 
 
+def test_text_without_punctuation_is_cut_between_tokens(translator):
+    text = "小米生态链产品帮助创业企业聚集于产品本身" * 30  # no punctuation or spaces at all
+    assert not translator.fits(text)
+    pieces = split_to_fit(text, translator.fits, translator._token_starts)
+    assert "".join(pieces) == text and len(pieces) > 1
+    assert all(translator.fits(p) for p in pieces)
+    # Every cut falls where one of the whole text's tokens starts: none is cut in two.
+    boundaries = set(translator._token_starts(text))
+    cuts = [sum(map(len, pieces[:i])) for i in range(1, len(pieces))]
+    assert boundaries and all(cut in boundaries for cut in cuts)
+    assert set(cuts) - set(range(0, len(text), 20))  # not simply every repetition
+
+
 def test_source_is_normalised_like_opus_mt_training_data():
     assert prepare_source("“你好！”他说。然后，我们走了……") == '"你好!"他说. 然后,我们走了......'
     assert prepare_source("  ７月４日  ") == "7月4日"
