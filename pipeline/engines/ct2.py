@@ -49,16 +49,19 @@ class CTranslate2Engine:
         converted = converted_model(name)
         kind, _, index = device.partition(":")
         cores = threads or os.cpu_count() or 1
-        translator = ctranslate2.Translator(
-            str(converted),
-            device=kind,
-            device_index=int(index or 0),
-            compute_type=precision,
-            # On a CPU, one single-threaded worker per core decoding its own
-            # batch beats all cores on one batch (small matrices, little sync).
-            inter_threads=1 if kind == "cuda" else cores,
-            intra_threads=1 if kind == "cpu" else 0,
-        )
+        try:
+            translator = ctranslate2.Translator(
+                str(converted),
+                device=kind,
+                device_index=int(index or 0),
+                compute_type=precision,
+                # On a CPU, one single-threaded worker per core decoding its own
+                # batch beats all cores on one batch (small matrices, little sync).
+                inter_threads=1 if kind == "cuda" else cores,
+                intra_threads=1 if kind == "cpu" else 0,
+            )
+        except (RuntimeError, ValueError) as err:  # e.g. float16 on a CPU without it
+            raise ZhenError(f"CTranslate2 cannot run {name} on {device} in {precision}: {err}") from None
         return cls(translator, tokenizer, device, precision)
 
     def generate(self, batches: Iterable[Batch]) -> Iterator[list[Output]]:
