@@ -23,7 +23,7 @@ from .segment import LANGUAGES, segment, segment_lines
 from .textio import atomic_write, read_document
 from .tmx import write_tmx
 from .cache import CACHE_ENV_VAR
-from .engines import PRECISIONS
+from .engines import ENGINES, PRECISIONS
 from .model import DEFAULT_MODEL, MODEL_ENV_VAR, download
 from .translate import DecodingOptions, Translator
 
@@ -85,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     model = argparse.ArgumentParser(add_help=False)
     model.add_argument("--model", metavar="M",
                        help=f"hub id or MarianMT directory (default: ${MODEL_ENV_VAR} or {DEFAULT_MODEL})")
-    model.add_argument("--engine", choices=("auto", "ctranslate2", "transformers"), default="auto",
+    model.add_argument("--engine", choices=("auto", *ENGINES), default="auto",
                        help="ctranslate2 (fast; the model is converted once into models/) or "
                        "transformers (default: ctranslate2 if installed)")
     model.add_argument("--beams", type=_positive, metavar="N",

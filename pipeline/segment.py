@@ -68,7 +68,7 @@ _WORD_BEFORE = re.compile(r"(?<![A-Za-z0-9'’])[A-Za-z0-9.]*[A-Za-z0-9]$")
 # A dialogue tag that continues a quotation ending in ? or !:
 # '"Can you print it?" Wang asked.' is one sentence.
 _SPEECH_TAG = re.compile(
-    r"(?:[A-Z][\w'’-]*\s+){1,3}(?:said|asked|replied|cried|shouted|answered|exclaimed"
+    r"(?:(?:Mr|Mrs|Ms|Dr|Prof)\.\s+)?(?:[A-Z][\w'’-]*\s+){1,3}(?:said|asked|replied|cried|shouted|answered|exclaimed"
     r"|whispered|protested|added|called|muttered|demanded|wondered|thought)\s*[,.;!?]"
 )
 
@@ -164,8 +164,8 @@ def _sentence_spans(text: str, start: int, end: int, ends_sentence: BoundaryRule
         if run.start() < sentence_start:
             continue  # absorbed into the sentence before
         close = _after_closers(text, run.end(), end)
-        if run.group()[0] in "—–-" and close == run.end():
-            continue  # a dash before a quote that opens rather than closes
+        if run.group()[0] in "—–-" and (close == run.end() or text[run.start() - 1 : run.start()] in _OPENERS):
+            continue  # a dash before a quote that opens rather than closes, or quoted itself ("--")
         following = _skip_spaces(text, close, end)
         if following == end:
             break  # the paragraph ends here anyway
@@ -183,9 +183,11 @@ def _sentence_spans(text: str, start: int, end: int, ends_sentence: BoundaryRule
 def _absorb_trailing_marks(text: str, following: int, end: int, close: int) -> tuple[int, int]:
     """A sentence does not start with final marks: "。” ……他们" keeps "……" with
     the sentence before."""
-    while (extra := _FINAL_RUN.match(text, following, end)) and extra.group()[0] not in "—–-":
-        close = _after_closers(text, extra.end(), end)
-        following = _skip_spaces(text, close, end)
+    while extra := _FINAL_RUN.match(text, following, end):
+        after = _after_closers(text, extra.end(), end)
+        if extra.group()[0] in "—–-" and after == extra.end():
+            break  # a dash that closes no quotation starts the next sentence
+        close, following = after, _skip_spaces(text, after, end)
     return close, following
 
 
@@ -216,10 +218,14 @@ def _after_closers(text: str, pos: int, end: int) -> int:
 
 
 def _is_closing(text: str, pos: int, end: int) -> bool:
-    """An ASCII quote closes when no word starts right after it."""
+    """An ASCII quote closes when no word starts right after it; ’ unless a
+    Latin letter or digit follows (an apostrophe: ’90s, ’tis)."""
+    following = text[pos + 1] if pos + 1 < end else ""
+    if text[pos] == "’":
+        return not (following.isascii() and following.isalnum())
     if text[pos] not in _AMBIGUOUS_QUOTES:
         return True
-    return pos + 1 == end or not _is_wordlike(text[pos + 1])
+    return not following or not _is_wordlike(following)
 
 
 def _skip_spaces(text: str, pos: int, end: int) -> int:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from .cache import NoCache, TranslationCache, default_cache_path
 from .data import Translation
-from .engines import ENGINES, Batch, Engine, Output, Request, load_engine
+from .engines import ENGINES, Engine, Output, Request, load_engine
 from .errors import ZhenError
 from .han import HAN
 from .model import DEFAULT_MODEL, MODEL_ENV_VAR, load_tokenizer, model_fingerprint, resolve_model
@@ -43,6 +43,9 @@ _CUT_AFTER = ("。！？!?…", "；;", "，,、：:", " \t\u3000")
 # only sentences with the same limits share a batch: each sentence then
 # decodes exactly as it would alone, while batches stay large.
 LENGTH_STEP = 8
+# Part of every cache key: raise it when a change here (length steps, the
+# loop guard's settings, normalisation) changes what the model is asked.
+SETTINGS_VERSION = 1
 # A loop: the same 1-4 output tokens repeated this many times in a row.
 _LOOP_REPEATS = {1: 4, 2: 3, 3: 3, 4: 3}
 
@@ -81,9 +84,14 @@ class ModelLimits:
         from transformers import AutoConfig, GenerationConfig
 
         config = AutoConfig.from_pretrained(name)
-        generation = GenerationConfig.from_pretrained(name)
-        # For encoder-decoders, generation lengths count the decoder start token.
-        most = min(config.max_position_embeddings, tokenizer.model_max_length, generation.max_length or 10**6)
+        try:
+            generation = GenerationConfig.from_pretrained(name)
+        except OSError:  # no generation_config.json: older exports keep it in config.json
+            generation = GenerationConfig.from_model_config(config)
+        # For encoder-decoders, generation lengths count the decoder start
+        # token. GenerationConfig's default max_length (20) is no limit of the model.
+        max_length = generation.to_diff_dict().get("max_length") or 10**6
+        most = min(config.max_position_embeddings, tokenizer.model_max_length, max_length)
         return cls(
             fingerprint=model_fingerprint(name),
             max_tokens=most,
@@ -103,9 +111,11 @@ class Translator:
         self.limits = limits
         self.options = options
         self.beams = options.beams or limits.beams
+        # What changes the output; SETTINGS_VERSION changes with the code that does.
         self.settings = (
-            f"{engine.name}/{engine.precision}/beams={self.beams}/length={options.min_length_ratio}"
-            f"-{options.max_length_ratio}x+{options.max_extra_tokens}/guard={options.loop_guard}"
+            f"v{SETTINGS_VERSION}/{engine.name}/{engine.device.split(':')[0]}/{engine.precision}/beams={self.beams}"
+            f"/length={options.min_length_ratio}-{options.max_length_ratio}x+{options.max_extra_tokens}"
+            f"/guard={options.loop_guard}"
         )
         self.cache = (
             TranslationCache(cache_path or default_cache_path(), limits.fingerprint, self.settings)
@@ -121,10 +131,11 @@ class Translator:
         name, tokenizer = load_tokenizer(resolve_model(name))
         device = _pick_device(options.device)
         kind = _pick_engine(options.engine, device)
-        _check_options(options, kind)
-        engine = load_engine(kind, name, tokenizer, device, options.precision, options.threads)
+        _check_options(options)
+        limits = ModelLimits.read(name, tokenizer)
+        engine = load_engine(kind, name, limits.fingerprint, tokenizer, device, options.precision, options.threads)
         log.info("loaded %s: %s engine, %s, %s", name, engine.name, device, engine.precision)
-        return cls(engine, tokenizer, name, ModelLimits.read(name, tokenizer), options, cache_path, use_cache)
+        return cls(engine, tokenizer, name, limits, options, cache_path, use_cache)
 
     def translate(self, sentences: Sequence[str], progress: bool | None = None) -> list[Translation]:
         """Translate each sentence; the result is in input order.
@@ -155,12 +166,20 @@ class Translator:
 
     def _token_starts(self, text: str) -> list[int]:
         """Where the model's source tokens start in ``text`` (none if unsure)."""
+        # SentencePiece normalises (NFKC: Ｘ→X); find its pieces in the
+        # normalised text, where each character still stands for one of text's.
+        normal = [unicodedata.normalize("NFKC", char) for char in text]
+        if any(len(char) != 1 for char in normal):
+            return []
+        normal_text = "".join(normal)
         starts, offset = [], 0
         for piece in self.tokenizer.spm_source.encode(text, out_type=str):
             surface = piece.replace("\u2581", " ").strip()  # ▁ marks a space
-            found = text.find(surface, offset)
-            if not surface or found < 0:
-                return []  # the tokenizer normalised the text; offsets are unknown
+            if not surface:
+                continue
+            found = normal_text.find(surface, offset)
+            if found < 0:
+                return []
             starts.append(found)
             offset = found + len(surface)
         return [s for s in starts if 0 < s < len(text)]
@@ -344,6 +363,8 @@ def _pick_device(device: str) -> str:
         raise ZhenError(f"unknown device {device!r}; use cpu, cuda, cuda:N or auto")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ZhenError(f"--device {device} asked for, but torch sees no CUDA GPU; use --device cpu")
+    if device.startswith("cuda:") and int(device[5:]) >= torch.cuda.device_count():
+        raise ZhenError(f"--device {device}: torch sees {torch.cuda.device_count()} GPU(s), numbered from 0")
     return device
 
 
@@ -366,9 +387,7 @@ def _pick_engine(engine: str, device: str) -> str:
     return "ctranslate2"
 
 
-def _check_options(options: DecodingOptions, engine: str) -> None:
+def _check_options(options: DecodingOptions) -> None:
     if options.batch_tokens < 1:
         raise ZhenError("--batch-tokens must be at least 1")
-    if options.precision == "int8" and engine != "ctranslate2":
-        raise ZhenError("--precision int8 needs --engine ctranslate2")
 

@@ -68,6 +68,8 @@ def test_sample_quotation_with_several_sentences():
         # A sentence never starts with final marks: they stay with the one before.
         ("他走了。……三天后，他回来了。", ["他走了。……", "三天后，他回来了。"]),
         ("“真是传奇。” ……他们又谈了一会儿。", ["“真是传奇。” ……", "他们又谈了一会儿。"]),
+        ("“好的。——”他说。", ["“好的。——”", "他说。"]),
+        ("他说‘走吧。’然后走了。", ["他说‘走吧。’", "然后走了。"]),
     ],
 )
 def test_chinese_sentence_ends(text, expected):
@@ -90,6 +92,7 @@ def test_chinese_sentence_ends(text, expected):
         "他说：“我们走吧。”，然后笑了",
         "他们说——这是当时的规矩——不能停",
         "“好”“坏”“对”“错”都是形容词",
+        '输入 "--" 表示结束。',
     ],
 )
 def test_chinese_non_boundaries(text):
@@ -141,6 +144,8 @@ def test_headings_and_lines_are_paragraphs():
         ("'Go away,' she said. 'I mean it.' He left.", ["'Go away,' she said.", "'I mean it.'", "He left."]),
         ('"Can you print it?" Wang asked. Sha nodded.', ['"Can you print it?" Wang asked.', "Sha nodded."]),
         ('"Is that right?" Trinket said nothing.', ['"Is that right?"', "Trinket said nothing."]),
+        ('"Help!" Mr. Li shouted. He ran.', ['"Help!" Mr. Li shouted.', "He ran."]),
+        ("In the 1990s—’90s? No. Fine.", ["In the 1990s—’90s?", "No.", "Fine."]),
         ('He said "No." Then he left. It was 1 A.M." "Wow."', ['He said "No."', "Then he left.", 'It was 1 A.M."', '"Wow."']),
         # a broken-off utterance, then the next speaker
         ("'But I—' 'You what?' snapped Hai. 'Too-tah –' 'Poo-pah –'",

@@ -1,6 +1,6 @@
 import json
-import math
 import shutil
+from dataclasses import replace
 
 import pytest
 
@@ -28,8 +28,11 @@ def test_batched_equals_one_by_one_and_keeps_order(translator, options):
     batched = engine.translate(SENTENCES)
     assert engine.model_calls > 1  # several batches, not one
     one_by_one = [engine.translate([s])[0] for s in SENTENCES]
-    assert batched == one_by_one
     assert len(batched) == len(SENTENCES)
+    # The same decisions; the scores only up to float rounding (padding
+    # changes the order of additions inside the matrix products).
+    assert [replace(t, logprob=None) for t in batched] == [replace(t, logprob=None) for t in one_by_one]
+    assert [t.logprob for t in batched] == pytest.approx([t.logprob for t in one_by_one], abs=1e-3)
 
 
 def test_batches_respect_the_token_budget(translator):

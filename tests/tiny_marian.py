@@ -97,6 +97,7 @@ def build(
         min_length=3,  # never empty
         pad_token_id=pad,
         eos_token_id=vocab["</s>"],
+        forced_eos_token_id=vocab["</s>"],  # as OPUS-MT's generation configs have it
         decoder_start_token_id=pad,
         bad_words_ids=[[pad]],
     )

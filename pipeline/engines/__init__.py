@@ -51,7 +51,8 @@ class Engine(Protocol):
         ...
 
 
-def load_engine(kind: str, model: str, tokenizer, device: str, precision: str, threads: int | None) -> Engine:
+def load_engine(kind: str, model: str, fingerprint: str, tokenizer, device: str, precision: str,
+                threads: int | None) -> Engine:
     """Load ``model`` (a directory or hub id, already checked) into an engine."""
     if kind == "transformers":
         from .hf import TransformersEngine
@@ -59,4 +60,4 @@ def load_engine(kind: str, model: str, tokenizer, device: str, precision: str, t
         return TransformersEngine.load(model, tokenizer, device, precision, threads)
     from .ct2 import CTranslate2Engine
 
-    return CTranslate2Engine.load(model, tokenizer, device, precision, threads)
+    return CTranslate2Engine.load(model, fingerprint, tokenizer, device, precision, threads)

@@ -2,10 +2,11 @@
 
 The converted vocabulary has no ``<pad>`` (the converter starts decoding with
 ``</s>`` instead, as Marian itself does), so nothing needs suppressing.
-The model directory is converted once (``ct2-transformers-converter``'s code,
-float32 weights, lossless) into ``$ZHEN_MODELS_DIR/ctranslate2/`` (default
-``models/``); int8 or float16 is applied when loading, so one converted copy
-serves every precision.
+The model is converted once (``ct2-transformers-converter``'s code, float32
+weights, lossless) into a ``ctranslate2/`` folder beside a model directory
+(``models/opus-mt-zh-en`` → ``models/ctranslate2/``), or in the user's cache
+for a hub id; ``$ZHEN_MODELS_DIR`` moves it. int8 or float16 is applied when
+loading, so one converted copy serves every precision.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..errors import ZhenError
+from ..cache import default_cache_path
 from ..model import model_fingerprint
 from . import Batch, Output
 
@@ -39,14 +41,15 @@ class CTranslate2Engine:
         self.eos = tokenizer.eos_token_id
 
     @classmethod
-    def load(cls, name: str, tokenizer, device: str, precision: str, threads: int | None) -> CTranslate2Engine:
+    def load(cls, name: str, fingerprint: str, tokenizer, device: str, precision: str,
+             threads: int | None) -> CTranslate2Engine:
         try:
             import ctranslate2
         except ImportError:
             raise ZhenError("--engine ctranslate2 needs the ctranslate2 package: pip install ctranslate2") from None
         if precision == "auto":
             precision = "int8_float16" if device.startswith("cuda") else "int8"
-        converted = converted_model(name)
+        converted = converted_model(name, fingerprint)
         kind, _, index = device.partition(":")
         cores = threads or os.cpu_count() or 1
         try:
@@ -113,16 +116,16 @@ class CTranslate2Engine:
         ]
 
 
-def converted_model(name: str) -> Path:
+def converted_model(name: str, fingerprint: str | None = None) -> Path:
     """The CTranslate2 copy of model ``name``, converting it on first use.
 
     Keyed by the model's fingerprint, so a changed model is converted again.
     Converting into a temporary directory and renaming it makes concurrent
     first uses safe: one rename wins, the other copy is discarded.
     """
-    root = Path(os.environ.get(MODELS_DIR_ENV_VAR) or "models") / "ctranslate2"
+    root = _conversions_folder(name)
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name.strip("/")).strip("-.")[-60:]
-    target = root / f"{slug}-{model_fingerprint(name)[:12]}"
+    target = root / f"{slug}-{(fingerprint or model_fingerprint(name))[:12]}"
     if (target / "model.bin").is_file():
         return target
     import ctranslate2
@@ -146,3 +149,12 @@ def converted_model(name: str) -> Path:
 
 def _mean(values) -> float:
     return sum(values) / len(values) if values else 0.0
+
+
+def _conversions_folder(name: str) -> Path:
+    if os.environ.get(MODELS_DIR_ENV_VAR):
+        return Path(os.environ[MODELS_DIR_ENV_VAR]) / "ctranslate2"
+    beside = Path(name).resolve().parent
+    if Path(name).is_dir() and os.access(beside, os.W_OK):
+        return beside / "ctranslate2"
+    return default_cache_path().parent / "ctranslate2"

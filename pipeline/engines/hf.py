@@ -26,11 +26,15 @@ class TransformersEngine:
         self.precision = precision
         self.pad = model.config.pad_token_id
         self.eos = model.config.eos_token_id
+        # No forced </s> at the length limit (OPUS-MT's configs ask for one):
+        # a cut-off output must show as one. generate() fills unset fields of
+        # a request from the model's config, so drop it there.
+        model.generation_config.forced_eos_token_id = None
         # The model's own settings (start token, suppressed <pad>), without
         # the lengths and beams that each request sets.
         self.base_config = {
             key: value for key, value in model.generation_config.to_diff_dict().items()
-            if key not in ("max_length", "min_length", "num_beams", "transformers_version")
+            if key not in ("max_length", "min_length", "num_beams", "forced_eos_token_id", "transformers_version")
         }
 
     @classmethod
@@ -39,8 +43,8 @@ class TransformersEngine:
 
         if precision == "auto":
             precision = "float16" if device.startswith("cuda") else "float32"
-        if precision == "int8":
-            raise ZhenError("--precision int8 needs --engine ctranslate2")
+        if precision.startswith("int8"):
+            raise ZhenError(f"--precision {precision} needs --engine ctranslate2")
         if precision != "float32" and not device.startswith("cuda"):
             raise ZhenError(f"--precision {precision} needs a GPU (--device cuda) with this engine")
         if threads:
