@@ -280,3 +280,12 @@ def test_converted_model_is_cached_and_keyed_by_the_model(tiny_model, tmp_path, 
     (changed / "config.json").write_text(json.dumps(config))
     assert converted_model(str(changed)) != first
     assert not list((tmp_path / "models" / "ctranslate2").glob(".converting-*"))
+
+
+def test_model_without_generation_config_uses_its_config(tiny_model, tmp_path):
+    older = tmp_path / "older"
+    shutil.copytree(tiny_model, older)
+    (older / "generation_config.json").unlink()
+    translator = Translator.load(str(older), DecodingOptions(device="cpu"), use_cache=False)
+    assert translator.limits.max_tokens == 128  # the position embeddings, not GenerationConfig's default 20
+    assert translator.translate(["小米生态链的产品。"])[0].text
