@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .align import align, group_units
+from .score import group_units, pair_and_score
 from .data import Document, Pair, Provenance, Translation
 from .errors import ZhenError
 from .po import write_po
@@ -26,6 +26,7 @@ from .cache import CACHE_ENV_VAR
 from .engines import ENGINES, PRECISIONS
 from .model import DEFAULT_MODEL, MODEL_ENV_VAR, download
 from .translate import DecodingOptions, Translator
+from .vecalign import evaluate, parse_beads
 
 log = logging.getLogger("pipeline")
 
@@ -35,6 +36,7 @@ stages and their commands:
   translate  translate sentences, one per line
   align      pair sentences with their translations and score each pair
   run        all of the above, writing <out>/<name>.tmx and <out>/<name>.po
+  evaluate-alignment  score a sentence alignment against a gold one
 
 The model is --model, else $ZHEN_MODEL, else Helsinki-NLP/opus-mt-zh-en
 (downloaded on first use; `zhen download-model` saves it for offline use).
@@ -148,6 +150,15 @@ def _parser() -> argparse.ArgumentParser:
                     help="what produced TARGET, for the TMX/PO comments (default: unknown)")
     al.set_defaults(command=_align)
 
+    ev = commands.add_parser(
+        "evaluate-alignment", parents=[common], help="score a sentence alignment against a gold one",
+        description="Print strict and lax precision, recall and F1 of SYSTEM against GOLD, both in "
+        "Vecalign's format (one bead per line: [0,1]:[2], [3]:[], []:[4]). Several pairs are "
+        "counted together: GOLD1 SYSTEM1 GOLD2 SYSTEM2 ...",
+    )
+    ev.add_argument("files", nargs="+", metavar="GOLD SYSTEM", help="gold and system alignment files, in pairs")
+    ev.set_defaults(command=_evaluate_alignment)
+
     dl = commands.add_parser(
         "download-model", parents=[common], help="save a model from the Hugging Face hub for offline use",
         description="Download a MarianMT model and save it to a directory (needs network).",
@@ -208,7 +219,17 @@ def _pair_files(args: argparse.Namespace) -> tuple[Document, list[Pair]]:
             f"{args.source} has {len(sentences)} sentences but {args.target} has {len(targets)}; "
             "this version pairs sentences one to one (use --presegmented for line-by-line files)"
         )
-    return source, align(sentences, [Translation(t.text) for t in targets])
+    return source, pair_and_score(sentences, [Translation(t.text) for t in targets])
+
+
+def _evaluate_alignment(args: argparse.Namespace) -> None:
+    if len(args.files) % 2:
+        raise ZhenError("give alignment files in pairs: GOLD SYSTEM [GOLD SYSTEM ...]")
+    beads = [parse_beads(read_document(path).text, path) for path in args.files]
+    scores = evaluate(beads[0::2], beads[1::2])
+    print("        precision  recall     F1")
+    for name, (p, r, f) in (("strict", scores.strict), ("lax", scores.lax)):
+        print(f"{name:<8}{p:9.3f}{r:9.3f}{f:9.3f}")
 
 
 def _download(args: argparse.Namespace) -> None:

@@ -83,3 +83,13 @@ class Provenance:
 
     model: str  # hub id or directory the translations came from
     created: datetime  # timezone-aware UTC
+
+
+@dataclass(frozen=True)
+class Bead:
+    """Source sentences aligned with target sentences (0-based indices, in
+    order); one side is empty for a sentence with no counterpart."""
+
+    source: tuple[int, ...]
+    target: tuple[int, ...]
+    confidence: float = 1.0  # in [0, 1]

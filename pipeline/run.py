@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .align import align, group_units
+from .score import group_units, pair_and_score
 from .data import Document, Pair, Provenance
 from .errors import ZhenError
 from .po import read_existing, write_po
@@ -73,7 +73,7 @@ def run(
 def translate_document(document: Document, translator: Translator, progress: bool | None = None) -> list[Pair]:
     sentences = segment(document.text, "zh")
     translations = translator.translate([s.text for s in sentences], progress)
-    return align(sentences, translations)
+    return pair_and_score(sentences, translations)
 
 
 def write_outputs(document: Document, pairs: Sequence[Pair], out_dir: Path, provenance: Provenance) -> Outputs:

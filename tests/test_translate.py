@@ -5,7 +5,7 @@ from dataclasses import replace
 import pytest
 
 from conftest import SAMPLE
-from pipeline.align import score
+from pipeline.score import score
 from pipeline.data import Translation
 from pipeline.engines import Output
 from pipeline.errors import ZhenError

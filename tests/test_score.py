@@ -1,6 +1,6 @@
 import pytest
 
-from pipeline.align import align, group_units, score
+from pipeline.score import group_units, pair_and_score, score
 from pipeline.data import Translation
 from pipeline.segment import segment
 
@@ -71,17 +71,17 @@ def test_confidence_stays_in_range_when_everything_is_wrong():
 def test_align_keeps_every_sentence_in_order():
     sentences = segment("第一句。第二句。第一句。")
     translations = [Translation(t) for t in ("One.", "Two.", "One.")]
-    pairs = align(sentences, translations)
+    pairs = pair_and_score(sentences, translations)
     assert [(p.source.text, p.translation.text) for p in pairs] == [
         ("第一句。", "One."), ("第二句。", "Two."), ("第一句。", "One.")
     ]
     with pytest.raises(ValueError):
-        align(sentences, translations[:2])
+        pair_and_score(sentences, translations[:2])
 
 
 def test_group_units_merges_repeated_sentences_with_all_locations():
     sentences = segment("第一句。\n第二句。\n\n第一句。")
-    pairs = align(sentences, [Translation(t) for t in ("One.", "Two.", "One.")])
+    pairs = pair_and_score(sentences, [Translation(t) for t in ("One.", "Two.", "One.")])
     units = group_units(pairs, "doc.txt")
     assert [(u.source, u.locations) for u in units] == [
         ("第一句。", (("doc.txt", 1), ("doc.txt", 4))),
@@ -91,7 +91,7 @@ def test_group_units_merges_repeated_sentences_with_all_locations():
 
 def test_a_sentence_translated_differently_in_places_keeps_the_first_and_notes_the_rest():
     sentences = segment("好的。\n好的。\n好的。")
-    pairs = align(sentences, [Translation(t) for t in ("OK.", "Fine.", "OK.")])
+    pairs = pair_and_score(sentences, [Translation(t) for t in ("OK.", "Fine.", "OK.")])
     [unit] = group_units(pairs, "doc.txt")
     assert unit.target == "OK."
     assert unit.warnings[-1] == "elsewhere translated as: Fine."

@@ -41,7 +41,7 @@ _WORD = re.compile(r"\w+")
 Check = tuple[float, str | None]  # (factor, warning)
 
 
-def align(sentences: Sequence[Sentence], translations: Sequence[Translation]) -> list[Pair]:
+def pair_and_score(sentences: Sequence[Sentence], translations: Sequence[Translation]) -> list[Pair]:
     """Pair sentences with their translations, in order, and score each pair."""
     if len(sentences) != len(translations):
         raise ValueError(f"{len(sentences)} sentences but {len(translations)} translations")
