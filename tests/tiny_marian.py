@@ -46,22 +46,8 @@ def build(
 ) -> Path:
     """Write a tiny random MarianMT model to ``out_dir`` and return its path."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     chinese = CHINESE_TEXT.read_text(encoding="utf-8") + EXTRA_CHINESE
-    with tempfile.TemporaryDirectory() as tmp:
-        _train_spm(chinese, out_dir / "source.spm", Path(tmp), vocab_size=800)
-        _train_spm(ENGLISH_TEXT, out_dir / "target.spm", Path(tmp), vocab_size=150)
-    vocab = _shared_vocab(out_dir / "source.spm", out_dir / "target.spm")
-    (out_dir / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
-    MarianTokenizer(
-        source_spm=str(out_dir / "source.spm"),
-        target_spm=str(out_dir / "target.spm"),
-        vocab=str(out_dir / "vocab.json"),
-        source_lang="zh",
-        target_lang="en",
-        model_max_length=max_positions,
-    ).save_pretrained(out_dir)
-
+    vocab = _write_tokenizer(out_dir, chinese, ENGLISH_TEXT, (800, 150), max_positions)
     pad = vocab["<pad>"]
     config = MarianConfig(
         vocab_size=len(vocab),
@@ -135,25 +121,8 @@ def build_opus_mt_shaped(out_dir: str | Path, chinese: str, english: str, seed: 
     sentences tokenize to realistic lengths.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        _train_spm(chinese, out_dir / "source.spm", Path(tmp), vocab_size=8000)
-        _train_spm(english, out_dir / "target.spm", Path(tmp), vocab_size=8000)
-    vocab = _shared_vocab(out_dir / "source.spm", out_dir / "target.spm")
     pad = OPUS_MT_ZH_EN_ARCHITECTURE["pad_token_id"]
-    del vocab["<pad>"]
-    while len(vocab) < pad:
-        vocab[f"<unused{len(vocab)}>"] = len(vocab)
-    vocab["<pad>"] = pad
-    (out_dir / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
-    MarianTokenizer(
-        source_spm=str(out_dir / "source.spm"),
-        target_spm=str(out_dir / "target.spm"),
-        vocab=str(out_dir / "vocab.json"),
-        source_lang="zh",
-        target_lang="en",
-        model_max_length=512,
-    ).save_pretrained(out_dir)
+    _write_tokenizer(out_dir, chinese, english, (8000, 8000), 512, pad_id=pad)
     torch.manual_seed(seed)
     model = MarianMTModel(MarianConfig(**OPUS_MT_ZH_EN_ARCHITECTURE))
     model.generation_config = GenerationConfig(
@@ -162,6 +131,32 @@ def build_opus_mt_shaped(out_dir: str | Path, chinese: str, english: str, seed: 
     )
     model.save_pretrained(out_dir)
     return out_dir
+
+
+def _write_tokenizer(out_dir: Path, chinese: str, english: str, vocab_sizes: tuple[int, int],
+                     max_positions: int, pad_id: int | None = None) -> dict[str, int]:
+    """Train both SentencePiece models and write an OPUS-MT tokenizer; return
+    the vocabulary (``<pad>`` last, at ``pad_id`` if given: filler fills the gap)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        _train_spm(chinese, out_dir / "source.spm", Path(tmp), vocab_size=vocab_sizes[0])
+        _train_spm(english, out_dir / "target.spm", Path(tmp), vocab_size=vocab_sizes[1])
+    vocab = _shared_vocab(out_dir / "source.spm", out_dir / "target.spm")
+    if pad_id is not None:
+        del vocab["<pad>"]
+        while len(vocab) < pad_id:
+            vocab[f"<unused{len(vocab)}>"] = len(vocab)
+        vocab["<pad>"] = pad_id
+    (out_dir / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    MarianTokenizer(
+        source_spm=str(out_dir / "source.spm"),
+        target_spm=str(out_dir / "target.spm"),
+        vocab=str(out_dir / "vocab.json"),
+        source_lang="zh",
+        target_lang="en",
+        model_max_length=max_positions,
+    ).save_pretrained(out_dir)
+    return vocab
 
 
 def _train_spm(text: str, target: Path, tmp: Path, vocab_size: int) -> None:
