@@ -191,7 +191,8 @@ class Translator:
         outputs = self.cache.get(pieces)
         missing = [p for p in pieces if p not in outputs]
         if outputs:
-            log.info("%d of %d sentences found in the translation cache", len(outputs), len(pieces))
+            log.info("%d of %d sentences (or pieces of long ones) found in the translation cache",
+                     len(outputs), len(pieces))
         with tqdm(total=len(pieces), initial=len(outputs), unit="sentence", desc="translating",
                   disable=_no_bar(progress)) as bar:
             for batch, results in self._generate(missing):
