@@ -142,7 +142,7 @@ def main() -> int:
             rows.append(measure)
             results.setdefault((engine, beams), measure.ratio_to(baseline))
 
-    print(f"\n| configuration | sentences/s | target tokens/s | × the loop |\n|---|---|---|---|")
+    print("\n| configuration | sentences/s | target tokens/s | × the loop |\n|---|---|---|---|")
     for row in rows:
         print(f"| {row.name} | {row.sentences / row.seconds:.1f} | {row.target_tokens / row.seconds:.0f} "
               f"| {row.ratio_to(baseline):.1f} |")

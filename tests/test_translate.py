@@ -6,7 +6,6 @@ import pytest
 
 from conftest import SAMPLE
 from pipeline.score import score
-from pipeline.data import Translation
 from pipeline.engines import Output
 from pipeline.errors import ZhenError
 from pipeline.model import DEFAULT_MODEL, resolve_model

@@ -38,7 +38,6 @@ class CTranslate2Engine:
         self.tokenizer = tokenizer
         self.device = device
         self.precision = precision
-        self.eos = tokenizer.eos_token_id
 
     @classmethod
     def load(cls, name: str, fingerprint: str, tokenizer, device: str, precision: str,

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Iterator
 
 from ..errors import ZhenError
 from ..model import load_weights
 from . import Batch, Output
-
-log = logging.getLogger(__name__)
 
 # Rescoring materialises (rows, length, vocabulary) logits; keep each chunk
 # under about this many floats (256 MB).
