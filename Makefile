@@ -29,7 +29,7 @@ ifneq ($(SKIPPED),0)
 $(warning skipping $(SKIPPED) document(s) in corpus/ whose names make cannot handle; rename them or use `python -m pipeline run`)
 endif
 
-.PHONY: all setup test bench-segment bench-translate model tiny-model clean help FORCE
+.PHONY: all setup test bench-segment bench-translate bench-align model tiny-model clean help FORCE
 
 all: $(OUTPUTS)
 
@@ -75,6 +75,9 @@ MAC_DEV ?= ../shared/data/mac-dev
 bench-segment:
 	$(PYTHON) benchmarks/bench_segment.py --data $(MAC_DEV)
 
+bench-align:
+	$(PYTHON) benchmarks/bench_align.py --data $(MAC_DEV) --scale
+
 # Builds models/bench-opus-mt-shaped (random weights, ~300 MB) on first use.
 bench-translate:
 	$(PYTHON) benchmarks/bench_translate.py --data $(MAC_DEV)
@@ -91,6 +94,7 @@ help:
 	@echo "make setup      create $(VENV) and install zhen with its dependencies"
 	@echo "make test       run the tests"
 	@echo "make bench-translate  translation speed against the one-by-one generate loop"
+	@echo "make bench-align    sentence alignment F1 on $(MAC_DEV) next to Bertalign and Gale-Church; 1k and 10k scale"
 	@echo "make bench-segment  sentence segmentation F1 and speed on $(MAC_DEV), next to pySBD and sentence-splitter"
 	@echo "make model      download Helsinki-NLP/opus-mt-zh-en into $(DEFAULT_MODEL_DIR)"
 	@echo "make tiny-model build a tiny random model in models/tiny-random (offline demos)"

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .score import group_units, pair_and_score
-from .data import Document, Pair, Provenance, Translation
+from .align import aligned_units, align_sentences
+from .data import Provenance, Sentence, Unit
 from .errors import ZhenError
 from .po import write_po
 from .run import creation_time, run
@@ -26,7 +26,9 @@ from .cache import CACHE_ENV_VAR
 from .engines import ENGINES, PRECISIONS
 from .model import DEFAULT_MODEL, MODEL_ENV_VAR, download
 from .translate import DecodingOptions, Translator
-from .vecalign import evaluate, parse_beads
+from .vecalign import evaluate, format_beads, parse_beads
+
+ALIGN_FORMATS = ("vecalign", "tmx", "po", "tsv")
 
 log = logging.getLogger("pipeline")
 
@@ -34,7 +36,7 @@ EPILOG = """\
 stages and their commands:
   segment    split a document into sentences
   translate  translate sentences, one per line
-  align      pair sentences with their translations and score each pair
+  align      align a document with its existing translation (TMX, PO, beads)
   run        all of the above, writing <out>/<name>.tmx and <out>/<name>.po
   evaluate-alignment  score a sentence alignment against a gold one
 
@@ -134,20 +136,25 @@ def _parser() -> argparse.ArgumentParser:
     tr.set_defaults(command=_translate)
 
     al = commands.add_parser(
-        "align", parents=[reading], help="pair sentences with their translations and score them",
-        description="Pair sentence i of SOURCE with sentence i of TARGET, give each pair a "
-        "confidence in [0,1] with the reasons it may be wrong, and print them as TSV "
-        "(confidence, source, target, warnings) or write TMX/PO with -o.",
+        "align", parents=[reading, model], help="align a Chinese document with its existing English translation",
+        description="Align the sentences of SOURCE (Chinese) with those of TARGET (its English "
+        "translation), using a machine translation of SOURCE as the bridge: beads of 1 to 6 "
+        "sentences a side, or a sentence with no counterpart, each with a confidence. "
+        "Writes Vecalign beads ([0,1]:[2]), TMX or PO (pairs under the review threshold fuzzy), "
+        "or prints TSV (confidence, source, target) without -o.",
     )
     al.add_argument("source", metavar="SOURCE", help="Chinese text")
     al.add_argument("target", metavar="TARGET", help="its English translation")
     al.add_argument("--presegmented", action="store_true",
-                    help="each non-empty line is one sentence (as `segment` and `translate` print)")
-    al.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
-    al.add_argument("--format", choices=("tsv", "tmx", "po"),
-                    help="output format (default: from OUT's extension, else tsv)")
-    al.add_argument("--model-name", default="unknown", metavar="NAME",
-                    help="what produced TARGET, for the TMX/PO comments (default: unknown)")
+                    help="each non-empty line of SOURCE and TARGET is one sentence")
+    al.add_argument("--source-mt", metavar="FILE",
+                    help="machine translation of SOURCE, one line per source sentence "
+                    "(default: translate SOURCE with the model, cached)")
+    al.add_argument("--no-mt", dest="bridge", action="store_false",
+                    help="align on lengths, quotations, numbers and Latin-script words only (no model)")
+    al.add_argument("-o", "--output", metavar="OUT", help="write here instead of printing TSV")
+    al.add_argument("--format", choices=ALIGN_FORMATS,
+                    help="output format (default: from OUT's extension: .tmx, .po, else vecalign)")
     al.set_defaults(command=_align)
 
     ev = commands.add_parser(
@@ -191,35 +198,48 @@ def _translate(args: argparse.Namespace) -> None:
 
 
 def _align(args: argparse.Namespace) -> None:
-    source, pairs = _pair_files(args)
-    fmt = args.format or _format_from_extension(args.output)
-    if fmt == "tsv":
-        _write_tsv(pairs, args.output)
-        return
-    if not args.output:
+    fmt = args.format or (_format_from_extension(args.output) if args.output else "tsv")
+    if fmt == "tsv" and args.output:
+        raise ZhenError("TSV is printed; give --format vecalign, tmx or po with -o")
+    if fmt != "tsv" and not args.output:
         raise ZhenError(f"--format {fmt} needs -o OUT")
-    units = group_units(pairs, source.path)
-    provenance = Provenance(model=args.model_name, created=creation_time())
-    if fmt == "tmx":
-        write_tmx(units, args.output, provenance)
-    else:
-        write_po(units, args.output, provenance, source.path)
-
-
-def _pair_files(args: argparse.Namespace) -> tuple[Document, list[Pair]]:
-    """Read SOURCE and TARGET, split both into sentences, and pair them one to one."""
     source = read_document(args.source, args.encoding)
     target = read_document(args.target, args.encoding)
     if args.presegmented:
         sentences, targets = segment_lines(source.text), segment_lines(target.text)
     else:
         sentences, targets = segment(source.text, "zh"), segment(target.text, "en")
-    if len(sentences) != len(targets):
+    bridge = _bridge(args, sentences) if args.bridge else None
+    beads = align_sentences([s.text for s in sentences], [t.text for t in targets], bridge)
+    if fmt == "vecalign":
+        atomic_write(args.output, format_beads(beads).encode("utf-8"))
+        return
+    units = aligned_units(beads, sentences, targets, source.path)
+    if fmt == "tsv":
+        _write_tsv(units)
+        return
+    provenance = Provenance(model=f"existing translation {target.path}", created=creation_time())
+    if fmt == "tmx":
+        write_tmx([u for u in units if u.target], args.output, provenance)
+    else:
+        write_po(units, args.output, provenance, source.path)
+
+
+def _bridge(args: argparse.Namespace, sentences: list[Sentence]) -> list[str]:
+    """The machine translation of each source sentence: --source-mt, else the model's."""
+    if args.source_mt is None:
+        return [t.text for t in _load_translator(args).translate([s.text for s in sentences], args.progress)]
+    lines = read_document(args.source_mt, args.encoding).text.splitlines()
+    if args.presegmented:  # same line structure as SOURCE: keep the lines of its sentences
+        lines = [lines[s.line - 1] if s.line <= len(lines) else "" for s in sentences]
+    else:
+        lines = [line for line in lines if line.strip()]
+    if len(lines) != len(sentences):
         raise ZhenError(
-            f"{args.source} has {len(sentences)} sentences but {args.target} has {len(targets)}; "
-            "this version pairs sentences one to one (use --presegmented for line-by-line files)"
+            f"{args.source_mt} has {len(lines)} lines but {args.source} has {len(sentences)} sentences; "
+            "give one translation per source sentence (see `zhen segment`)"
         )
-    return source, pair_and_score(sentences, [Translation(t.text) for t in targets])
+    return lines
 
 
 def _evaluate_alignment(args: argparse.Namespace) -> None:
@@ -238,24 +258,15 @@ def _download(args: argparse.Namespace) -> None:
     log.info("saved %s to %s; use it with --model %s", args.model, target, target)
 
 
-def _write_tsv(pairs: list[Pair], output: str | None) -> None:
-    rows = [
-        "\t".join(
-            cell.replace("\t", " ")
-            for cell in (f"{p.confidence:.3f}", p.source.text, p.translation.text, "; ".join(p.warnings))
-        )
-        for p in pairs
-    ]
-    text = "".join(row + "\n" for row in rows)
-    if output:
-        atomic_write(output, text.encode("utf-8"))
-    else:
-        sys.stdout.write(text)
+def _write_tsv(units: list[Unit]) -> None:
+    for unit in units:
+        cells = (f"{unit.confidence:.3f}", unit.source, unit.target)
+        sys.stdout.write("\t".join(cell.replace("\t", " ") for cell in cells) + "\n")
 
 
 def _format_from_extension(output: str | None) -> str:
     suffix = Path(output).suffix.lower() if output else ""
-    return {".tmx": "tmx", ".po": "po"}.get(suffix, "tsv")
+    return {".tmx": "tmx", ".po": "po"}.get(suffix, "vecalign")
 
 
 def _load_translator(args: argparse.Namespace) -> Translator:

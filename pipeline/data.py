@@ -75,6 +75,7 @@ class Unit:
     locations: tuple[tuple[str, int], ...]  # (path, line) of each occurrence
     logprob: float | None = None  # the model's mean log-probability per output token
     copied: bool = False  # no Chinese in the source: copied, not translated
+    aligned: bool = False  # a human translation paired by the aligner, not machine output
 
 
 @dataclass(frozen=True)

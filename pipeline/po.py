@@ -24,6 +24,7 @@ import polib
 from . import __version__
 from .data import Provenance, Unit
 from .errors import ZhenError
+from .align import REVIEW_BELOW
 from .textio import atomic_write, clean_segment
 
 
@@ -45,9 +46,12 @@ def po_file(units: Sequence[Unit], provenance: Provenance, source_path: str) -> 
     # No line wrapping: it keeps diffs of reviewed files small, and polib would
     # otherwise wrap `#:` references inside file names that contain spaces.
     po = polib.POFile(wrapwidth=0)
-    po.header = (
-        f"Machine translation of {source_path} (Chinese) into English by zhen.\n"
-        "Entries flagged fuzzy are unreviewed machine drafts: correct them and\n"
+    if any(unit.aligned for unit in units):
+        origin = f"Alignment of {source_path} (Chinese) with its English translation by zhen.\n"
+    else:
+        origin = f"Machine translation of {source_path} (Chinese) into English by zhen.\n"
+    po.header = origin + (
+        "Entries flagged fuzzy are unreviewed drafts: correct them and\n"
         "remove the fuzzy flag to approve them."
     )
     date = provenance.created.strftime("%Y-%m-%d %H:%M%z")
@@ -70,7 +74,7 @@ def po_file(units: Sequence[Unit], provenance: Provenance, source_path: str) -> 
             polib.POEntry(
                 msgid=clean_segment(unit.source),
                 msgstr=clean_segment(unit.target),
-                flags=["fuzzy"],
+                flags=["fuzzy"] if _draft(unit) else [],
                 comment=_comment(unit, provenance),
                 occurrences=[(_reference_path(path), str(line)) for path, line in unit.locations],
             )
@@ -154,8 +158,16 @@ def _reference_path(path: str) -> str:
     return f"\u2068{path}\u2069" if any(c.isspace() for c in path) else path
 
 
+def _draft(unit: Unit) -> bool:
+    """Machine output is a draft; an aligned human translation only when the
+    alignment is uncertain or empty."""
+    return not unit.aligned or not unit.target or unit.confidence < REVIEW_BELOW
+
+
 def _comment(unit: Unit, provenance: Provenance) -> str:
-    if unit.copied:
+    if unit.aligned:
+        lines = [f"From the {provenance.model}, aligned by zhen; alignment confidence {unit.confidence:.2f}"]
+    elif unit.copied:
         lines = ["Copied from the source: it has no Chinese to translate"]
     else:
         model_score = "" if unit.logprob is None else f"; model log-probability {unit.logprob:.2f} per token"

@@ -50,6 +50,7 @@ def tmx_bytes(units: Sequence[Unit], provenance: Provenance) -> bytes:
     for unit in units:
         tu = etree.SubElement(body, "tu", creationdate=date, creationid="zhen")
         _prop(tu, "x-zhen-confidence", f"{unit.confidence:.3f}")
+        _prop(tu, "x-zhen-origin", "alignment" if unit.aligned else "machine-translation")
         _prop(tu, "x-zhen-model", provenance.model)
         if unit.logprob is not None:
             _prop(tu, "x-zhen-logprob", f"{unit.logprob:.3f}")

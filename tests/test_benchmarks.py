@@ -34,3 +34,25 @@ def test_segment_benchmark_scores_boundaries(tmp_path):
     assert en_all[2:5] == ["1.000", "1.000", "1.000"]
     assert "001 missed 他来了。她说：‖“走吧。”" in result.stdout
     assert result.returncode == 1  # the zh goal is not met on this data
+
+
+def test_align_benchmark_skips_without_data(tmp_path):
+    result = run_benchmark("bench_align.py", "--data", str(tmp_path / "absent"))
+    assert result.returncode == 0
+    assert "skipped" in result.stdout
+
+
+def test_align_benchmark_scores_every_system(tmp_path):
+    text = tmp_path / "001"
+    text.mkdir()
+    (text / "zh.txt").write_text("他来了。\n她走了。\n我们都笑了。\n", encoding="utf-8")
+    (text / "zh.mt.txt").write_text("He came.\nShe left.\nWe all laughed.\n", encoding="utf-8")
+    (text / "en.txt").write_text("He came and she left.\nWe all laughed.\n", encoding="utf-8")
+    (text / "gold.align").write_text("[0,1]:[0]\n[2]:[1]\n", encoding="utf-8")
+    (text / "bertalign.align").write_text("[0]:[0]\n[1]:[]\n[2]:[1]\n", encoding="utf-8")
+    result = run_benchmark("bench_align.py", "--data", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    rows = {line[:20].strip(): line[20:].split() for line in result.stdout.splitlines()[1:5]}
+    assert rows["zhen (MT bridge)"][-2:] == ["1.000", "1.000"]  # strict, lax F1
+    assert rows["Bertalign (LaBSE)"][-2:] == ["0.400", "0.800"]
+    assert "Gale-Church" in rows and "zhen (no MT)" in rows

@@ -62,7 +62,8 @@ def test_tmx_round_trips_hostile_text_exactly():
         assert [t.get(lang) for t in tuvs] == ["zh-CN", "en"]
         assert [t.findtext("seg") for t in tuvs] == [expected_text(source), expected_text(target)]
         props = {p.get("type"): p.text for p in tu.findall("prop")}
-        assert props == {"x-zhen-confidence": "0.500", "x-zhen-model": "Helsinki-NLP/opus-mt-zh-en"}
+        assert props == {"x-zhen-confidence": "0.500", "x-zhen-origin": "machine-translation",
+                         "x-zhen-model": "Helsinki-NLP/opus-mt-zh-en"}
         assert [n.text for n in tu.findall("note")] == ["numbers missing: 80"]
 
 
