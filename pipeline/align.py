@@ -330,11 +330,11 @@ def _anchors(src: _Side, tgt: _Side) -> list[tuple[int, int]]:
     n, m = len(src.vectors), len(tgt.vectors)
     window = max(20, int(0.1 * max(n, m)), abs(n - m))
     rows, cols = _candidate_pairs(src.vectors, tgt.vectors, window)
-    if not len(rows):
-        return []
     similarity = src.vectors.cosines_with(tgt.vectors, rows, cols)
     keep = similarity >= ANCHOR_MIN_SIMILARITY
     rows, cols, similarity = rows[keep], cols[keep], similarity[keep]
+    if not len(rows):
+        return []
     mutual = _is_best(rows, similarity) & _is_best(cols, similarity)
     return _heaviest_chain(rows[mutual], cols[mutual], similarity[mutual])
 

@@ -147,6 +147,11 @@ def test_every_sentence_in_exactly_one_bead_in_order(source, target):
     assert all(0.0 <= b.confidence <= 1.0 for b in beads)
 
 
+def test_a_match_too_weak_to_anchor_is_no_anchor():
+    # The only shared word gives a cosine under the anchor threshold.
+    assert shapes(align_sentences(["a"], ["0a0b"], ["a"])) == [((0,), (0,))]
+
+
 def test_translation_count_must_match():
     with pytest.raises(ValueError, match="2 source sentences but 1 translations"):
         align_sentences(["一。", "二。"], ["One."], ["One."])
