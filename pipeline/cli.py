@@ -264,9 +264,8 @@ def _write_tsv(units: list[Unit]) -> None:
         sys.stdout.write("\t".join(cell.replace("\t", " ") for cell in cells) + "\n")
 
 
-def _format_from_extension(output: str | None) -> str:
-    suffix = Path(output).suffix.lower() if output else ""
-    return {".tmx": "tmx", ".po": "po"}.get(suffix, "vecalign")
+def _format_from_extension(output: str) -> str:
+    return {".tmx": "tmx", ".po": "po"}.get(Path(output).suffix.lower(), "vecalign")
 
 
 def _load_translator(args: argparse.Namespace) -> Translator:

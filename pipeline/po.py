@@ -24,7 +24,6 @@ import polib
 from . import __version__
 from .data import Provenance, Unit
 from .errors import ZhenError
-from .align import REVIEW_BELOW
 from .textio import atomic_write, clean_segment
 
 
@@ -160,8 +159,8 @@ def _reference_path(path: str) -> str:
 
 def _draft(unit: Unit) -> bool:
     """Machine output is a draft; an aligned human translation only when the
-    alignment is uncertain or empty."""
-    return not unit.aligned or not unit.target or unit.confidence < REVIEW_BELOW
+    aligner warned about it (uncertain, or no counterpart found)."""
+    return not unit.aligned or bool(unit.warnings)
 
 
 def _comment(unit: Unit, provenance: Provenance) -> str:
