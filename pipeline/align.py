@@ -10,9 +10,11 @@ counterpart — scores by
   pieces, summed over the bead's sentences (so merged beads compare like
   with like), less each sentence's baseline similarity to unrelated
   sentences (Vecalign's normalisation: short, common sentences match
-  everything a little);
-- how far its length in characters is from what the source predicts
-  (Gale-Church's measure, with the spread of human translations);
+  everything a little), and each sentence's own similarity to the other
+  side, so that a merged sentence must earn its place;
+- how far its length in characters is from what the source predicts at
+  this translation's own ratio (Gale-Church's measure, and Bertalign's
+  damping of the similarity);
 - whether quotations agree: a bead should not end inside a quotation on one
   side only, nor hold speech on one side only;
 - its shape: 1-1 is the norm, larger beads and omissions cost more.
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -45,18 +48,23 @@ from .han import HAN
 MAX_SIDE = 6
 SHAPES = [(a, b) for a in range(1, 5) for b in range(1, 5)] + [(1, 5), (5, 1), (1, 6), (6, 1)]
 SKIPS = [(1, 0), (0, 1)]
-# Score of a bead: similarity, plus BEAD_BONUS, less the rest (tuned; see the module docstring).
-BEAD_BONUS = 0.082
+# Score of a bead (see _bead_scores): its similarity, plus BEAD_BONUS,
+# less the costs below. Tuned on mac-dev 001-003, checked on 004-006.
+BEAD_BONUS = 0.142
+SIZE_POWER = 0.1  # similarity × (sentences in the bead / 2) ** SIZE_POWER
+MEMBER_WEIGHT = 0.5  # weight of each sentence's own similarity to the other side
+LENGTH_POWER = 0.6  # similarity × log2(1 + shorter/longer length) ** LENGTH_POWER
+BALANCE_POWER = 1.75  # similarity × (2|x||y| / (|x|² + |y|²)) ** BALANCE_POWER
 EXTRA_ON_LONGER_SIDE = 0.052  # per sentence beyond the first on the side with more
 EXTRA_ON_SHORTER_SIDE = 0.025
 LENGTH_WEIGHT = 0.023  # per unit of squared Gale-Church deviation
 QUOTE_BOUNDARY = 0.13  # the bead ends inside a quotation on one side only
-QUOTE_PRESENCE = 0.1  # one side has quotation marks, the other none
+QUOTE_PRESENCE = 0.1  # one side has speech (words in quotation marks), the other none
 SKIP_COST = 0.4  # a sentence with no counterpart
 # English characters (spaces aside) per Chinese character in published
 # translations, and the spread of log(actual/expected) for long sentences.
 CHARS_PER_HANZI = 3.7
-LENGTH_SPREAD = 0.25
+LENGTH_SPREAD = 0.35
 BAND = 12  # target sentences either side of the anchor line
 MAX_BAND = 400  # cap on the corridor's half-width, which bounds memory
 ANCHOR_MIN_SIMILARITY = 0.3
@@ -198,7 +206,7 @@ class _Side:
     vectors: _Vectors
     lengths: np.ndarray  # expected English characters (spaces aside)
     in_quote: np.ndarray  # [k]: a quotation is open after sentence k-1 (n+1 entries)
-    has_quote: np.ndarray  # the sentence has quotation marks
+    quoted: np.ndarray  # the sentence has words inside a quotation
     baseline: np.ndarray | None = None  # mean cosine with unrelated sentences
     _norms: dict[int, np.ndarray] = field(default_factory=dict)
 
@@ -235,16 +243,20 @@ def _sides(source: Sequence[str], target: Sequence[str], bridge: Sequence[str] |
     total = len(src_bags) + len(tgt_bags)
     idf = np.log1p(total / np.array([frequency[w] for w in vocabulary] or [1], dtype=np.float64))
     src = _Side(_Vectors(src_bags, vocabulary, idf), np.array([_expected_length(s) for s in source]),
-                _quote_states(source, _zh_quote_events), np.array([bool(_ZH_QUOTES.search(s)) for s in source]))
+                *_quotations(source, _zh_quote_events))
     tgt = _Side(_Vectors(tgt_bags, vocabulary, idf), np.array([float(len("".join(t.split()))) for t in target]),
-                _quote_states(target, _en_quote_events), np.array([bool(_en_quote_events(t)) for t in target]))
+                *_quotations(target, _en_quote_events))
+    # Translators differ in verbosity: expect this translation's own ratio.
+    if src.lengths.sum() > 0 and tgt.lengths.sum() > 0:
+        src.lengths = src.lengths * (tgt.lengths.sum() / src.lengths.sum())
     src.baseline, tgt.baseline = _baselines(src.vectors, tgt.vectors), _baselines(tgt.vectors, src.vectors)
     return src, tgt
 
 
 def _source_bag(source: str, translation: str | None) -> Counter:
     words = stems(translation) if translation is not None else []
-    words += [w.lower() for w in _LATIN_OR_NUMBER.findall(source) if w.lower() not in words]
+    # NFKC: full-width digits and colons (１１０８：２１) read as their ASCII forms
+    words += [w.lower() for w in _LATIN_OR_NUMBER.findall(unicodedata.normalize("NFKC", source)) if w.lower() not in words]
     return Counter(words)
 
 
@@ -253,12 +265,12 @@ def _expected_length(source: str) -> float:
     return CHARS_PER_HANZI * han + len("".join(source.split())) - han
 
 
-def _zh_quote_events(sentence: str) -> list[bool]:
-    """True for each opening and False for each closing quotation mark."""
-    return [mark in _ZH_OPENERS for mark in _ZH_QUOTES.findall(sentence)]
+def _zh_quote_events(sentence: str) -> list[tuple[int, bool]]:
+    """(position, is opening) of each quotation mark."""
+    return [(m.start(), m.group() in _ZH_OPENERS) for m in _ZH_QUOTES.finditer(sentence)]
 
 
-def _en_quote_events(sentence: str) -> list[bool]:
+def _en_quote_events(sentence: str) -> list[tuple[int, bool]]:
     """As _zh_quote_events, telling ASCII quotes and apostrophes apart by
     their neighbours: 'Go!' he said / the girls' dreams / don't."""
     events, open_quotes = [], 0
@@ -273,20 +285,25 @@ def _en_quote_events(sentence: str) -> list[bool]:
         else:
             continue  # an apostrophe
         open_quotes = open_quotes + 1 if opening else max(0, open_quotes - 1)
-        events.append(opening)
+        events.append((at, opening))
     return events
 
 
-def _quote_states(sentences: Sequence[str], events) -> np.ndarray:
-    """Whether a quotation is open before sentence k (k = 0..n): the last
-    quotation mark seen decides, so one missed mark does not spread."""
-    states, inside = [False], False
+def _quotations(sentences: Sequence[str], events) -> tuple[np.ndarray, np.ndarray]:
+    """Whether a quotation is open before sentence k (k = 0..n; the last
+    quotation mark seen decides, so one missed mark does not spread), and
+    whether each sentence has words inside a quotation (counting sentences
+    in the middle of a long speech, which have no marks)."""
+    states, quoted = [False], []
     for sentence in sentences:
         found = events(sentence)
-        if found:
-            inside = found[-1]
-        states.append(inside)
-    return np.array(states)
+        inside, previous, speech = states[-1], 0, False
+        for at, opening in found + [(len(sentence), False)]:
+            speech = speech or (inside and any(c.isalnum() for c in sentence[previous:at]))
+            inside, previous = opening, at + 1
+        states.append(found[-1][1] if found else states[-1])
+        quoted.append(speech)
+    return np.array(states), np.array(quoted)
 
 
 def _baselines(side: _Vectors, other: _Vectors) -> np.ndarray:
@@ -440,17 +457,27 @@ class _BandDots:
 
 def _bead_scores(shape: tuple[int, int], grid: _Grid, src: _Side, tgt: _Side, dots: _BandDots) -> tuple[np.ndarray, np.ndarray]:
     """For every corridor cell, the cell a bead of this shape ending there
-    starts from (-1 if none) and the bead's score."""
+    starts from (-1 if none) and the bead's score.
+
+    The similarity of the bead's two texts is damped when their lengths
+    disagree (Bertalign's log2(1 + ratio)) and counts a little more for
+    larger beads; each sentence's own similarity to the other side is added,
+    so that a sentence merged into a bead must earn its place there.
+    """
     a, b = shape
     start = grid.cell(grid.i - a, grid.j - b)
     valid = np.flatnonzero(start >= 0)
     i, j = grid.i[valid], grid.j[valid]
     score = -QUOTE_BOUNDARY * (src.in_quote[i] != tgt.in_quote[j])
     if a and b:
-        score = score + _similarity(a, b, i, j, src, tgt, dots) + BEAD_BONUS
+        expected, actual = src.span_sum(src.lengths, i, a), tgt.span_sum(tgt.lengths, j, b)
+        ratio = np.minimum(expected, actual) / np.maximum(np.maximum(expected, actual), 1.0)
+        similarity = _similarity(a, b, i, j, src, tgt, dots) * np.log2(1 + ratio) ** LENGTH_POWER
+        score = score + similarity * ((a + b) / 2) ** SIZE_POWER + BEAD_BONUS
+        score += MEMBER_WEIGHT * _member_similarity(a, b, i, j, src, tgt, dots)
         score -= EXTRA_ON_LONGER_SIDE * (max(a, b) - 1) + EXTRA_ON_SHORTER_SIDE * (min(a, b) - 1)
-        score -= LENGTH_WEIGHT * _length_deviation(src.span_sum(src.lengths, i, a), tgt.span_sum(tgt.lengths, j, b))
-        quoted = (src.span_sum(src.has_quote, i, a) > 0) != (tgt.span_sum(tgt.has_quote, j, b) > 0)
+        score -= LENGTH_WEIGHT * _length_deviation(expected, actual)
+        quoted = (src.span_sum(src.quoted, i, a) > 0) != (tgt.span_sum(tgt.quoted, j, b) > 0)
         score -= QUOTE_PRESENCE * quoted
     else:
         score = score - SKIP_COST
@@ -459,10 +486,31 @@ def _bead_scores(shape: tuple[int, int], grid: _Grid, src: _Side, tgt: _Side, do
     return start, scores
 
 
+def _member_similarity(a, b, i, j, src: _Side, tgt: _Side, dots: _BandDots) -> np.ndarray:
+    """Half the sum, over the bead's sentences, of each one's cosine with the
+    other side's text less its baseline: every sentence earns its own place."""
+    total = np.zeros(len(i))
+    y_norm, x_norm = tgt.span_norms(b)[j], src.span_norms(a)[i]
+    for k in range(a):
+        p = i - a + k
+        norms = src.span_norms(1)[p + 1] * y_norm
+        total += np.divide(dots.block(p, 1, j - b, b), norms, out=np.zeros(len(i)), where=norms > 0) - src.baseline[p]
+    for k in range(b):
+        q = j - b + k
+        norms = tgt.span_norms(1)[q + 1] * x_norm
+        total += np.divide(dots.block(i - a, a, q, 1), norms, out=np.zeros(len(i)), where=norms > 0) - tgt.baseline[q]
+    return total / 2
+
+
 def _similarity(a, b, i, j, src: _Side, tgt: _Side, dots: _BandDots) -> np.ndarray:
-    norms = src.span_norms(a)[i] * tgt.span_norms(b)[j]
+    """Cosine of the bead's summed vectors, lowered when one side carries
+    much more weight than the other (content the other side lacks), less
+    the sentences' mean baseline."""
+    x, y = src.span_norms(a)[i], tgt.span_norms(b)[j]
+    norms = x * y
     cosine = np.divide(dots.block(i - a, a, j - b, b), norms, out=np.zeros(len(i)), where=norms > 0)
-    return cosine - (src.span_sum(src.baseline, i, a) / a + tgt.span_sum(tgt.baseline, j, b) / b) / 2
+    balance = np.divide(2 * norms, x * x + y * y, out=np.zeros(len(i)), where=norms > 0)
+    return cosine * balance**BALANCE_POWER - (src.span_sum(src.baseline, i, a) / a + tgt.span_sum(tgt.baseline, j, b) / b) / 2
 
 
 def _length_deviation(expected: np.ndarray, actual: np.ndarray) -> np.ndarray:
