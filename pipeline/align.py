@@ -48,23 +48,42 @@ from .han import HAN
 MAX_SIDE = 6
 SHAPES = [(a, b) for a in range(1, 5) for b in range(1, 5)] + [(1, 5), (5, 1), (1, 6), (6, 1)]
 SKIPS = [(1, 0), (0, 1)]
-# Score of a bead (see _bead_scores): its similarity, plus BEAD_BONUS,
-# less the costs below. Tuned on mac-dev 001-003, checked on 004-006.
-BEAD_BONUS = 0.142
-SIZE_POWER = 0.1  # similarity × (sentences in the bead / 2) ** SIZE_POWER
-MEMBER_WEIGHT = 0.5  # weight of each sentence's own similarity to the other side
-LENGTH_POWER = 0.6  # similarity × log2(1 + shorter/longer length) ** LENGTH_POWER
-BALANCE_POWER = 1.75  # similarity × (2|x||y| / (|x|² + |y|²)) ** BALANCE_POWER
-EXTRA_ON_LONGER_SIDE = 0.052  # per sentence beyond the first on the side with more
-EXTRA_ON_SHORTER_SIDE = 0.025
-LENGTH_WEIGHT = 0.023  # per unit of squared Gale-Church deviation
-QUOTE_BOUNDARY = 0.13  # the bead ends inside a quotation on one side only
-QUOTE_PRESENCE = 0.1  # one side has speech (words in quotation marks), the other none
-SKIP_COST = 0.4  # a sentence with no counterpart
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How a bead scores (see _bead_scores): its similarity, plus bead_bonus,
+    less the costs. Tuned on mac-dev 001-003 and checked on 004-006, with
+    and without a machine translation as the bridge."""
+
+    bead_bonus: float
+    size_power: float  # similarity × (sentences in the bead / 2) ** size_power
+    member_weight: float  # weight of each sentence's own similarity to the other side
+    length_power: float  # similarity × log2(1 + shorter/longer length) ** length_power
+    balance_power: float  # similarity × (2|x||y| / (|x|² + |y|²)) ** balance_power
+    extra_on_longer_side: float  # per sentence beyond the first on the side with more
+    extra_on_shorter_side: float
+    length_weight: float  # per unit of squared Gale-Church deviation
+    length_spread: float  # spread of log(actual/expected length) for long sentences
+    quote_boundary: float  # the bead ends inside a quotation on one side only
+    quote_presence: float  # one side has speech (words in quotation marks), the other none
+    skip_cost: float  # a sentence with no counterpart
+
+
+WITH_BRIDGE = Weights(
+    bead_bonus=0.142, size_power=0.1, member_weight=0.5, length_power=0.6, balance_power=1.75,
+    extra_on_longer_side=0.052, extra_on_shorter_side=0.025, length_weight=0.023, length_spread=0.35,
+    quote_boundary=0.13, quote_presence=0.1, skip_cost=0.4,
+)
+# Without a translation, similarity is numbers and names only: length and shape weigh more.
+WITHOUT_BRIDGE = Weights(
+    bead_bonus=0.142, size_power=0.8, member_weight=0.5, length_power=0.2, balance_power=0.0,
+    extra_on_longer_side=0.0, extra_on_shorter_side=0.105, length_weight=0.033, length_spread=0.35,
+    quote_boundary=0.08, quote_presence=0.1, skip_cost=0.7,
+)
 # English characters (spaces aside) per Chinese character in published
-# translations, and the spread of log(actual/expected) for long sentences.
+# translations, before each document's own ratio is measured.
 CHARS_PER_HANZI = 3.7
-LENGTH_SPREAD = 0.35
 BAND = 12  # target sentences either side of the anchor line
 MAX_BAND = 400  # cap on the corridor's half-width, which bounds memory
 ANCHOR_MIN_SIMILARITY = 0.3
@@ -99,8 +118,9 @@ def align_sentences(source: Sequence[str], target: Sequence[str], bridge: Sequen
     # Per shape and corridor cell: where a bead ending there starts, and its score.
     starts = np.empty((len(shapes), len(grid.i)), dtype=np.int32)
     gains = np.empty((len(shapes), len(grid.i)), dtype=np.float32)
+    weights = WITHOUT_BRIDGE if bridge is None else WITH_BRIDGE
     for k, shape in enumerate(shapes):
-        starts[k], gains[k] = _bead_scores(shape, grid, src, tgt, dots)
+        starts[k], gains[k] = _bead_scores(shape, grid, src, tgt, dots, weights)
     beads = _best_path(grid, shapes, starts, gains)
     return [_with_evidence(bead, src, tgt, dots) for bead in beads]
 
@@ -455,7 +475,7 @@ class _BandDots:
         return total
 
 
-def _bead_scores(shape: tuple[int, int], grid: _Grid, src: _Side, tgt: _Side, dots: _BandDots) -> tuple[np.ndarray, np.ndarray]:
+def _bead_scores(shape: tuple[int, int], grid: _Grid, src: _Side, tgt: _Side, dots: _BandDots, w: Weights) -> tuple[np.ndarray, np.ndarray]:
     """For every corridor cell, the cell a bead of this shape ending there
     starts from (-1 if none) and the bead's score.
 
@@ -468,19 +488,19 @@ def _bead_scores(shape: tuple[int, int], grid: _Grid, src: _Side, tgt: _Side, do
     start = grid.cell(grid.i - a, grid.j - b)
     valid = np.flatnonzero(start >= 0)
     i, j = grid.i[valid], grid.j[valid]
-    score = -QUOTE_BOUNDARY * (src.in_quote[i] != tgt.in_quote[j])
+    score = -w.quote_boundary * (src.in_quote[i] != tgt.in_quote[j])
     if a and b:
         expected, actual = src.span_sum(src.lengths, i, a), tgt.span_sum(tgt.lengths, j, b)
         ratio = np.minimum(expected, actual) / np.maximum(np.maximum(expected, actual), 1.0)
-        similarity = _similarity(a, b, i, j, src, tgt, dots) * np.log2(1 + ratio) ** LENGTH_POWER
-        score = score + similarity * ((a + b) / 2) ** SIZE_POWER + BEAD_BONUS
-        score += MEMBER_WEIGHT * _member_similarity(a, b, i, j, src, tgt, dots)
-        score -= EXTRA_ON_LONGER_SIDE * (max(a, b) - 1) + EXTRA_ON_SHORTER_SIDE * (min(a, b) - 1)
-        score -= LENGTH_WEIGHT * _length_deviation(expected, actual)
+        similarity = _similarity(a, b, i, j, src, tgt, dots, w.balance_power) * np.log2(1 + ratio) ** w.length_power
+        score = score + similarity * ((a + b) / 2) ** w.size_power + w.bead_bonus
+        score += w.member_weight * _member_similarity(a, b, i, j, src, tgt, dots)
+        score -= w.extra_on_longer_side * (max(a, b) - 1) + w.extra_on_shorter_side * (min(a, b) - 1)
+        score -= w.length_weight * _length_deviation(expected, actual, w.length_spread)
         quoted = (src.span_sum(src.quoted, i, a) > 0) != (tgt.span_sum(tgt.quoted, j, b) > 0)
-        score -= QUOTE_PRESENCE * quoted
+        score -= w.quote_presence * quoted
     else:
-        score = score - SKIP_COST
+        score = score - w.skip_cost
     scores = np.full(len(grid.i), -np.inf)
     scores[valid] = score
     return start, scores
@@ -502,7 +522,7 @@ def _member_similarity(a, b, i, j, src: _Side, tgt: _Side, dots: _BandDots) -> n
     return total / 2
 
 
-def _similarity(a, b, i, j, src: _Side, tgt: _Side, dots: _BandDots) -> np.ndarray:
+def _similarity(a, b, i, j, src: _Side, tgt: _Side, dots: _BandDots, balance_power: float) -> np.ndarray:
     """Cosine of the bead's summed vectors, lowered when one side carries
     much more weight than the other (content the other side lacks), less
     the sentences' mean baseline."""
@@ -510,13 +530,13 @@ def _similarity(a, b, i, j, src: _Side, tgt: _Side, dots: _BandDots) -> np.ndarr
     norms = x * y
     cosine = np.divide(dots.block(i - a, a, j - b, b), norms, out=np.zeros(len(i)), where=norms > 0)
     balance = np.divide(2 * norms, x * x + y * y, out=np.zeros(len(i)), where=norms > 0)
-    return cosine * balance**BALANCE_POWER - (src.span_sum(src.baseline, i, a) / a + tgt.span_sum(tgt.baseline, j, b) / b) / 2
+    return cosine * balance**balance_power - (src.span_sum(src.baseline, i, a) / a + tgt.span_sum(tgt.baseline, j, b) / b) / 2
 
 
-def _length_deviation(expected: np.ndarray, actual: np.ndarray) -> np.ndarray:
+def _length_deviation(expected: np.ndarray, actual: np.ndarray, long_spread: float) -> np.ndarray:
     """Squared log-ratio in units of the spread, which is wider for short
     sentences (a few characters either way is a large ratio)."""
-    spread = np.sqrt(LENGTH_SPREAD**2 + 4.0 / np.maximum(expected, 1.0))
+    spread = np.sqrt(long_spread**2 + 4.0 / np.maximum(expected, 1.0))
     return np.minimum((np.log((actual + 1) / (expected + 1)) / spread) ** 2, 25.0)
 
 
