@@ -17,7 +17,8 @@ counterpart — scores by
   damping of the similarity);
 - whether quotations agree: a bead should not end inside a quotation on one
   side only, nor hold speech on one side only;
-- its shape: 1-1 is the norm, larger beads and omissions cost more.
+- its shape: 1-1 is the norm, larger beads and omissions cost more; a run
+  of omitted sentences costs little more than its first.
 
 Numbers and Latin-script words are copied into each source sentence's bag,
 so they count even without a translation. The best path is found by dynamic
@@ -67,23 +68,25 @@ class Weights:
     length_spread: float  # spread of log(actual/expected length) for long sentences
     quote_boundary: float  # the bead ends inside a quotation on one side only
     quote_presence: float  # one side has speech (words in quotation marks), the other none
-    skip_cost: float  # a sentence with no counterpart
+    skip_cost: float  # a sentence with no counterpart, or the first of a run of them
+    skip_extend: float  # each further sentence of such a run
 
 
 WITH_BRIDGE = Weights(
     bead_bonus=0.142, size_power=0.1, member_weight=0.5, length_power=0.6, balance_power=1.75,
     extra_on_longer_side=0.052, extra_on_shorter_side=0.025, length_weight=0.023, length_spread=0.35,
-    quote_boundary=0.13, quote_presence=0.1, skip_cost=0.4,
+    quote_boundary=0.13, quote_presence=0.1, skip_cost=0.4, skip_extend=0.1,
 )
 # Without a translation, similarity is numbers and names only: length and shape weigh more.
 WITHOUT_BRIDGE = Weights(
     bead_bonus=0.142, size_power=0.8, member_weight=0.5, length_power=0.2, balance_power=0.0,
     extra_on_longer_side=0.0, extra_on_shorter_side=0.105, length_weight=0.033, length_spread=0.35,
-    quote_boundary=0.08, quote_presence=0.1, skip_cost=0.7,
+    quote_boundary=0.08, quote_presence=0.1, skip_cost=0.7, skip_extend=0.05,
 )
 # English characters (spaces aside) per Chinese character in published
 # translations, before each document's own ratio is measured.
 CHARS_PER_HANZI = 3.7
+RATIO_ADAPTS_WITHIN = (0.67, 1.5)  # a document's own ratio, as a multiple of CHARS_PER_HANZI
 BAND = 12  # target sentences either side of the anchor line
 MAX_BAND = 400  # cap on the corridor's half-width, which bounds memory
 ANCHOR_MIN_SIMILARITY = 0.3
@@ -121,7 +124,7 @@ def align_sentences(source: Sequence[str], target: Sequence[str], bridge: Sequen
     weights = WITHOUT_BRIDGE if bridge is None else WITH_BRIDGE
     for k, shape in enumerate(shapes):
         starts[k], gains[k] = _bead_scores(shape, grid, src, tgt, dots, weights)
-    beads = _best_path(grid, shapes, starts, gains)
+    beads = _best_path(grid, shapes, starts, gains, weights)
     return [_with_evidence(bead, src, tgt, dots) for bead in beads]
 
 
@@ -266,9 +269,10 @@ def _sides(source: Sequence[str], target: Sequence[str], bridge: Sequence[str] |
                 *_quotations(source, _zh_quote_events))
     tgt = _Side(_Vectors(tgt_bags, vocabulary, idf), np.array([float(len("".join(t.split()))) for t in target]),
                 *_quotations(target, _en_quote_events))
-    # Translators differ in verbosity: expect this translation's own ratio.
+    # Translators differ in verbosity: expect this translation's own ratio,
+    # within bounds (one side may be an excerpt of the other).
     if src.lengths.sum() > 0 and tgt.lengths.sum() > 0:
-        src.lengths = src.lengths * (tgt.lengths.sum() / src.lengths.sum())
+        src.lengths = src.lengths * np.clip(tgt.lengths.sum() / src.lengths.sum(), *RATIO_ADAPTS_WITHIN)
     src.baseline, tgt.baseline = _baselines(src.vectors, tgt.vectors), _baselines(tgt.vectors, src.vectors)
     return src, tgt
 
@@ -352,8 +356,12 @@ def _corridor(src: _Side, tgt: _Side) -> tuple[np.ndarray, np.ndarray]:
     segment = np.clip(np.searchsorted(points[:, 0], rows, side="right") - 1, 0, len(points) - 2)
     skew = np.abs(np.diff(points[:, 1]) - np.diff(points[:, 0]))[segment]
     width = np.minimum(BAND + skew // 2, MAX_BAND)
-    lo = np.clip(np.floor(centre - width), 0, m).astype(np.int64)
-    hi = np.clip(np.ceil(centre + width), 0, m).astype(np.int64)
+    # A row spans from where the line enters it to where it leaves: on a steep
+    # stretch (target sentences with no source) the path runs along one row.
+    entering = np.minimum(centre, np.concatenate([centre[:1], centre[:-1]]))
+    leaving = np.maximum(centre, np.concatenate([centre[1:], centre[-1:]]))
+    lo = np.clip(np.floor(entering - width), 0, m).astype(np.int64)
+    hi = np.clip(np.ceil(leaving + width), 0, m).astype(np.int64)
     lo[0], hi[n] = 0, m
     lo = np.maximum.accumulate(lo)
     hi = np.minimum.accumulate(hi[::-1])[::-1]
@@ -543,41 +551,68 @@ def _length_deviation(expected: np.ndarray, actual: np.ndarray, long_spread: flo
 # ---------------------------------------------------------------- path
 
 
-def _best_path(grid: _Grid, shapes: list[tuple[int, int]], starts: np.ndarray, gains: np.ndarray) -> list[Bead]:
-    """Dynamic programming over the corridor, row by row; skips of target
-    sentences (0-1 beads) move along a row and are scanned in one pass."""
-    within_row = shapes.index((0, 1))
-    total = np.full(len(grid.i), -np.inf)
-    back = np.full(len(grid.i), -1, dtype=np.int64)
-    total[0] = 0.0
+def _best_path(grid: _Grid, shapes: list[tuple[int, int]], starts: np.ndarray, gains: np.ndarray, w: Weights) -> list[Bead]:
+    """Dynamic programming over the corridor, row by row.
+
+    Sentences with no counterpart come in runs (an untranslated passage, a
+    translator's addition), so a run pays skip_cost once and skip_extend for
+    each further sentence, as gaps do in sequence alignment (Gotoh). Runs of
+    source sentences go down a column (state ``run``); runs of target
+    sentences go along a row and are found for the whole row at once.
+    """
+    down, along = shapes.index((1, 0)), shapes.index((0, 1))
+    extend_bonus = w.skip_cost - w.skip_extend  # a run's further sentences cost only skip_extend
+    total = np.full(len(grid.i), -np.inf)  # best path to the cell
+    arrived = np.full(len(grid.i), -np.inf)  # ... whose last bead is not a 0-1 skip
+    run = np.full(len(grid.i), -np.inf)  # ... whose last bead is a 1-0 skip
+    shape_in = np.full(len(grid.i), -1, dtype=np.int64)  # the last bead of `arrived`
+    run_goes_on = np.zeros(len(grid.i), dtype=bool)  # `run` continues the run above
+    row_run_from = np.full(len(grid.i), -1, dtype=np.int64)  # `total` ends a 0-1 run from this cell
     for row in range(len(grid.lo)):
-        cells = slice(grid.row_start[row], grid.row_start[row + 1])
+        cells = np.arange(grid.row_start[row], grid.row_start[row + 1])
         s, g = starts[:, cells], gains[:, cells]
         candidates = np.where(s >= 0, total[np.maximum(s, 0)] + g, -np.inf)
-        candidates[within_row] = -np.inf
-        best = candidates.argmax(axis=0)
-        value = candidates[best, np.arange(len(best))]
+        above = np.maximum(s[down], 0)
+        continued = np.where(s[down] >= 0, run[above] + g[down] + extend_bonus, -np.inf)
+        run_goes_on[cells] = continued > candidates[down]
+        run[cells] = candidates[down] = np.maximum(continued, candidates[down])
+        candidates[along] = -np.inf
+        shape_in[cells] = candidates.argmax(axis=0)
+        value = candidates[shape_in[cells], np.arange(len(cells))]
         if row == 0:
             value[0] = 0.0
-        # A 0-1 bead from the cell to the left: value[c] = max(value[c], value[c-1] + gain[c]).
-        skip = np.where(s[within_row] >= 0, g[within_row], -np.inf)
-        for c in range(1, len(value)):
-            if value[c - 1] + skip[c] > value[c]:
-                value[c], best[c] = value[c - 1] + skip[c], within_row
-        if row == 0:
-            best[0] = -1
-        total[cells], back[cells] = value, best
-    return _trace(grid, shapes, back, gains)
+        arrived[cells] = value
+        # A run of 0-1 beads from column c0 to c: skip_cost + skip_extend × (c - c0 - 1).
+        columns = np.arange(len(cells))
+        reach = value + w.skip_extend * columns
+        best_reach = np.maximum.accumulate(reach)
+        best_from = np.maximum.accumulate(np.where(reach >= best_reach, columns, 0))
+        along_value = np.full(len(cells), -np.inf)
+        along_value[1:] = best_reach[:-1] - w.skip_extend * columns[1:] + g[along, 1:] + w.skip_extend
+        from_run = along_value > value
+        total[cells] = np.where(from_run, along_value, value)
+        row_run_from[cells] = np.where(from_run, cells[0] + np.concatenate([[0], best_from[:-1]]), -1)
+    return _trace(grid, shapes, gains, down, shape_in, run_goes_on, row_run_from, starts)
 
 
-def _trace(grid, shapes, back, gains) -> list[Bead]:
+def _trace(grid, shapes, gains, down, shape_in, run_goes_on, row_run_from, starts) -> list[Bead]:
     beads = []
-    i, j = len(grid.lo) - 1, int(grid.hi[-1])
-    while (i, j) != (0, 0):
-        cell = int(grid.cell(np.array([i]), np.array([j]))[0])
-        a, b = shapes[back[cell]]
-        beads.append(Bead(tuple(range(i - a, i)), tuple(range(j - b, j)), _confidence(a, b, float(gains[back[cell], cell]))))
-        i, j = i - a, j - b
+    cell, in_run = int(grid.row_start[-1] - 1), False  # (n, m), the corridor's last cell
+    while cell > 0 or in_run:
+        i, j = int(grid.i[cell]), int(grid.j[cell])
+        if in_run or shape_in[cell] == down:
+            beads.append(Bead((i - 1,), (), 0.0))
+            in_run = bool(run_goes_on[cell])
+            cell = int(starts[down, cell])
+        elif row_run_from[cell] >= 0:
+            start = int(row_run_from[cell])
+            beads += [Bead((), (k,), 0.0) for k in range(j - 1, int(grid.j[start]) - 1, -1)]
+            cell = start
+            row_run_from[cell] = -1  # arrived here by another bead
+        else:
+            a, b = shapes[shape_in[cell]]
+            beads.append(Bead(tuple(range(i - a, i)), tuple(range(j - b, j)), _confidence(a, b, float(gains[shape_in[cell], cell]))))
+            cell = int(starts[shape_in[cell], cell])
     return beads[::-1]
 
 
