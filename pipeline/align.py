@@ -21,7 +21,8 @@ counterpart — scores by
   of omitted sentences costs little more than its first.
 
 Numbers and Latin-script words are copied into each source sentence's bag,
-so they count even without a translation. The best path is found by dynamic
+so they count even without a translation; without one, the bridge is the
+source's dictionary glosses (``glossary.py``). The best path is found by dynamic
 programming in a corridor around anchors (sentence pairs that are each
 other's best match, in order), so time and memory grow linearly with the
 document. Every array below is indexed by corridor cell, not by
@@ -43,6 +44,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .data import Bead, Sentence, Unit
+from .glossary import glosses
 from .han import HAN
 
 # Bead shapes (source sentences, target sentences).
@@ -57,6 +59,7 @@ class Weights:
     less the costs. Tuned on mac-dev 001-003 and checked on 004-006, with
     and without a machine translation as the bridge."""
 
+    gloss_weight: float  # of a dictionary gloss, against a word of the machine translation
     bead_bonus: float
     size_power: float  # similarity × (sentences in the bead / 2) ** size_power
     member_weight: float  # weight of each sentence's own similarity to the other side
@@ -73,16 +76,19 @@ class Weights:
 
 
 WITH_BRIDGE = Weights(
-    bead_bonus=0.142, size_power=0.1, member_weight=0.5, length_power=0.6, balance_power=1.75,
+    gloss_weight=0.0, bead_bonus=0.142, size_power=0.1, member_weight=0.5, length_power=0.6, balance_power=1.75,
     extra_on_longer_side=0.052, extra_on_shorter_side=0.025, length_weight=0.023, length_spread=0.35,
     quote_boundary=0.13, quote_presence=0.1, skip_cost=0.4, skip_extend=0.1,
 )
-# Without a translation, similarity is numbers and names only: length and shape weigh more.
+# Without a translation, dictionary glosses are the bridge. (With one, glosses
+# added nothing on the tuning texts: the translation already has the words.)
 WITHOUT_BRIDGE = Weights(
-    bead_bonus=0.142, size_power=0.8, member_weight=0.5, length_power=0.2, balance_power=0.0,
-    extra_on_longer_side=0.0, extra_on_shorter_side=0.105, length_weight=0.033, length_spread=0.35,
-    quote_boundary=0.08, quote_presence=0.1, skip_cost=0.7, skip_extend=0.05,
+    gloss_weight=1.8, bead_bonus=0.262, size_power=0.6, member_weight=0.9, length_power=0.2, balance_power=0.25,
+    extra_on_longer_side=0.0, extra_on_shorter_side=0.045, length_weight=0.023, length_spread=0.3,
+    quote_boundary=0.18, quote_presence=0.05, skip_cost=0.2, skip_extend=0.15,
 )
+
+
 # English characters (spaces aside) per Chinese character in published
 # translations, before each document's own ratio is measured.
 CHARS_PER_HANZI = 3.7
@@ -113,7 +119,8 @@ def align_sentences(source: Sequence[str], target: Sequence[str], bridge: Sequen
         raise ValueError(f"{len(source)} source sentences but {len(bridge)} translations")
     if not source or not target:
         return [Bead((i,), (), 0.0) for i in range(len(source))] + [Bead((), (j,), 0.0) for j in range(len(target))]
-    src, tgt = _sides(source, target, bridge)
+    weights = WITHOUT_BRIDGE if bridge is None else WITH_BRIDGE
+    src, tgt = _sides(source, target, bridge, weights.gloss_weight)
     lo, hi = _corridor(src, tgt)
     grid = _Grid(lo, hi)
     dots = _BandDots(src.vectors, tgt.vectors, lo, hi)
@@ -121,7 +128,6 @@ def align_sentences(source: Sequence[str], target: Sequence[str], bridge: Sequen
     # Per shape and corridor cell: where a bead ending there starts, and its score.
     starts = np.empty((len(shapes), len(grid.i)), dtype=np.int32)
     gains = np.empty((len(shapes), len(grid.i)), dtype=np.float32)
-    weights = WITHOUT_BRIDGE if bridge is None else WITH_BRIDGE
     for k, shape in enumerate(shapes):
         starts[k], gains[k] = _bead_scores(shape, grid, src, tgt, dots, weights)
     beads = _best_path(grid, shapes, starts, gains, weights)
@@ -251,12 +257,9 @@ class _Side:
         return self._norms[size]
 
 
-def _sides(source: Sequence[str], target: Sequence[str], bridge: Sequence[str] | None) -> tuple[_Side, _Side]:
-    src_bags = [_source_bag(s, b) for s, b in zip(source, bridge or [None] * len(source))]
-    if bridge is None:  # compare like with like: only what survives untranslated
-        tgt_bags = [Counter(w for w in stems(t) if _LATIN_OR_NUMBER.fullmatch(w)) for t in target]
-    else:
-        tgt_bags = [Counter(stems(t)) for t in target]
+def _sides(source: Sequence[str], target: Sequence[str], bridge: Sequence[str] | None, gloss_weight: float) -> tuple[_Side, _Side]:
+    src_bags = [_source_bag(s, b, gloss_weight) for s, b in zip(source, bridge or [None] * len(source))]
+    tgt_bags = [Counter(stems(t)) for t in target]
     vocabulary: dict[str, int] = {}
     frequency = Counter()
     for bag in src_bags + tgt_bags:
@@ -277,11 +280,17 @@ def _sides(source: Sequence[str], target: Sequence[str], bridge: Sequence[str] |
     return src, tgt
 
 
-def _source_bag(source: str, translation: str | None) -> Counter:
+def _source_bag(source: str, translation: str | None, gloss_weight: float) -> Counter:
+    """The machine translation's words, the source's dictionary glosses (a
+    fraction of a word each), and its numbers and Latin-script words."""
     words = stems(translation) if translation is not None else []
     # NFKC: full-width digits and colons (１１０８：２１) read as their ASCII forms
     words += [w.lower() for w in _LATIN_OR_NUMBER.findall(unicodedata.normalize("NFKC", source)) if w.lower() not in words]
-    return Counter(words)
+    bag = Counter(words)
+    if gloss_weight:
+        for word, weight in glosses(source, stems).items():
+            bag[word] += gloss_weight * weight
+    return bag
 
 
 def _expected_length(source: str) -> float:

@@ -151,7 +151,8 @@ def _parser() -> argparse.ArgumentParser:
                     help="machine translation of SOURCE, one line per source sentence "
                     "(default: translate SOURCE with the model, cached)")
     al.add_argument("--no-mt", dest="bridge", action="store_false",
-                    help="align on lengths, quotations, numbers and Latin-script words only (no model)")
+                    help="align without a model: dictionary glosses (CC-CEDICT), lengths, quotations, "
+                    "numbers and Latin-script words")
     al.add_argument("-o", "--output", metavar="OUT", help="write here instead of printing TSV")
     al.add_argument("--format", choices=ALIGN_FORMATS,
                     help="output format (default: from OUT's extension: .tmx, .po, else vecalign)")
