@@ -572,9 +572,8 @@ def _best_path(grid: _Grid, shapes: list[tuple[int, int]], starts: np.ndarray, g
     down, along = shapes.index((1, 0)), shapes.index((0, 1))
     extend_bonus = w.skip_cost - w.skip_extend  # a run's further sentences cost only skip_extend
     total = np.full(len(grid.i), -np.inf)  # best path to the cell
-    arrived = np.full(len(grid.i), -np.inf)  # ... whose last bead is not a 0-1 skip
     run = np.full(len(grid.i), -np.inf)  # ... whose last bead is a 1-0 skip
-    shape_in = np.full(len(grid.i), -1, dtype=np.int64)  # the last bead of `arrived`
+    shape_in = np.full(len(grid.i), -1, dtype=np.int64)  # last bead of the best path not ending in a 0-1 run
     run_goes_on = np.zeros(len(grid.i), dtype=bool)  # `run` continues the run above
     row_run_from = np.full(len(grid.i), -1, dtype=np.int64)  # `total` ends a 0-1 run from this cell
     for row in range(len(grid.lo)):
@@ -590,7 +589,6 @@ def _best_path(grid: _Grid, shapes: list[tuple[int, int]], starts: np.ndarray, g
         value = candidates[shape_in[cells], np.arange(len(cells))]
         if row == 0:
             value[0] = 0.0
-        arrived[cells] = value
         # A run of 0-1 beads from column c0 to c: skip_cost + skip_extend × (c - c0 - 1).
         columns = np.arange(len(cells))
         reach = value + w.skip_extend * columns
@@ -605,23 +603,25 @@ def _best_path(grid: _Grid, shapes: list[tuple[int, int]], starts: np.ndarray, g
 
 
 def _trace(grid, shapes, gains, down, shape_in, run_goes_on, row_run_from, starts) -> list[Bead]:
+    """Follow the choices back from the corridor's last cell (n, m). The
+    state says which best path reached the cell: any (``total``), one not
+    ending in a 0-1 run (``arrived``), or one inside a 1-0 run (``run``)."""
     beads = []
-    cell, in_run = int(grid.row_start[-1] - 1), False  # (n, m), the corridor's last cell
-    while cell > 0 or in_run:
+    cell, state = int(grid.row_start[-1] - 1), "total"
+    while cell > 0:
         i, j = int(grid.i[cell]), int(grid.j[cell])
-        if in_run or shape_in[cell] == down:
-            beads.append(Bead((i - 1,), (), 0.0))
-            in_run = bool(run_goes_on[cell])
-            cell = int(starts[down, cell])
-        elif row_run_from[cell] >= 0:
+        if state == "total" and row_run_from[cell] >= 0:
             start = int(row_run_from[cell])
             beads += [Bead((), (k,), 0.0) for k in range(j - 1, int(grid.j[start]) - 1, -1)]
-            cell = start
-            row_run_from[cell] = -1  # arrived here by another bead
+            cell, state = start, "arrived"
+        elif state == "run" or shape_in[cell] == down:
+            beads.append(Bead((i - 1,), (), 0.0))
+            state = "run" if run_goes_on[cell] else "total"
+            cell = int(starts[down, cell])
         else:
             a, b = shapes[shape_in[cell]]
             beads.append(Bead(tuple(range(i - a, i)), tuple(range(j - b, j)), _confidence(a, b, float(gains[shape_in[cell], cell]))))
-            cell = int(starts[shape_in[cell], cell])
+            cell, state = int(starts[shape_in[cell], cell]), "total"
     return beads[::-1]
 
 
