@@ -8,6 +8,8 @@ ZHEN    ?= $(PYTHON) -m pipeline
 # downloaded on first use. Changing it redoes every document.
 MODEL   ?= $(or $(ZHEN_MODEL),models/opus-mt-zh-en)
 OUT     ?= out
+# The translation memory: approved translations, reused instead of the model.
+TM      ?= $(or $(ZHEN_TM),zhen-tm.sqlite)
 # Extra options for `zhen run`, e.g. ZHEN_OPTS="--beams 1 --device cuda".
 ZHEN_OPTS ?=
 # Pinned: an unpinned torch pulls a multi-GB CUDA build. On this project's
@@ -22,14 +24,14 @@ DEFAULT_MODEL_DIR := models/opus-mt-zh-en
 ODD_NAME := *[[:space:]()$$:;\#%"`\\]*
 INPUTS  := $(shell find corpus -maxdepth 1 -type f -name '*.txt' ! -name '$(ODD_NAME)' | LC_ALL=C sort)
 SKIPPED := $(shell find corpus -maxdepth 1 -type f -name '*.txt' -name '$(ODD_NAME)' | wc -l)
-OUTPUTS := $(foreach f,$(INPUTS:corpus/%.txt=$(OUT)/%),$(f).tmx $(f).po)
+OUTPUTS := $(INPUTS:corpus/%.txt=$(OUT)/%.tmx)
 MODEL_STAMP := $(OUT)/.zhen-model
 
 ifneq ($(SKIPPED),0)
 $(warning skipping $(SKIPPED) document(s) in corpus/ whose names make cannot handle; rename them or use `python -m pipeline run`)
 endif
 
-.PHONY: all setup test bench-segment bench-translate bench-align model tiny-model clean help FORCE
+.PHONY: all setup test tm bench-segment bench-translate bench-align model tiny-model clean help FORCE
 
 all: $(OUTPUTS)
 
@@ -38,10 +40,13 @@ ifeq ($(MODEL),$(DEFAULT_MODEL_DIR))
 MODEL_READY := $(DEFAULT_MODEL_DIR)/config.json
 endif
 
-# One run writes both files of a document (a grouped pattern rule). A
-# reviewer's approved entries in an existing PO are kept.
-$(OUT)/%.tmx $(OUT)/%.po: corpus/%.txt $(MODEL_STAMP) | $(MODEL_READY)
-	$(ZHEN) run "$<" --out "$(OUT)" --model "$(MODEL)" $(ZHEN_OPTS)
+# One run writes both files of a document, the PO (merged with the
+# reviewer's) and then the TMX. A PO saved after its TMX (a review) or
+# missing makes the TMX out of date: `make` after a review learns the
+# approved entries into the translation memory and marks them in the TMX.
+.SECONDEXPANSION:
+$(OUT)/%.tmx: corpus/%.txt $(MODEL_STAMP) $$(or $$(wildcard $(OUT)/%.po),FORCE) | $(MODEL_READY)
+	$(ZHEN) run "$<" --out "$(OUT)" --model "$(MODEL)" --tm "$(TM)" $(ZHEN_OPTS)
 
 # Holds the model name; rewritten (so newer) only when MODEL changes.
 $(MODEL_STAMP): FORCE
@@ -49,6 +54,15 @@ $(MODEL_STAMP): FORCE
 	@echo '$(MODEL)' | cmp -s - $@ || echo '$(MODEL)' > $@
 
 FORCE:
+
+# The translation memory as one TMX for CAT tools, with the approvals in
+# out/*.po that no run has collected yet.
+TM_TMX  ?= zhen-tm.tmx
+REVIEWED := $(wildcard $(OUT)/*.po)
+
+tm:
+	$(if $(REVIEWED),$(ZHEN) import-po --tm "$(TM)" $(foreach f,$(REVIEWED),"$(f)"))
+	$(ZHEN) export-tm --tm "$(TM)" -o "$(TM_TMX)"
 
 model: $(DEFAULT_MODEL_DIR)/config.json
 
@@ -93,6 +107,7 @@ help:
 	@echo "make            translate corpus/*.txt into $(OUT)/*.tmx and $(OUT)/*.po (MODEL=$(MODEL))"
 	@echo "make setup      create $(VENV) and install zhen with its dependencies"
 	@echo "make test       run the tests"
+	@echo "make tm         write the translation memory ($(TM)) as $(TM_TMX)"
 	@echo "make bench-translate  translation speed against the one-by-one generate loop"
 	@echo "make bench-align    sentence alignment F1 on $(MAC_DEV) next to Bertalign and Gale-Church; 1k and 10k scale"
 	@echo "make bench-segment  sentence segmentation F1 and speed on $(MAC_DEV), next to pySBD and sentence-splitter"

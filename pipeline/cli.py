@@ -17,11 +17,12 @@ from . import __version__
 from .align import aligned_units, align_sentences
 from .data import Provenance, Sentence, Unit
 from .errors import ZhenError
-from .po import write_po
+from .memory import DEFAULT_MEMORY, MEMORY_ENV_VAR, NoMemory, TranslationMemory, default_memory_path
+from .po import approved_entries, read_po, write_po
 from .run import creation_time, run
 from .segment import LANGUAGES, segment, segment_lines
 from .textio import atomic_write, read_document
-from .tmx import write_tmx
+from .tmx import read_tmx, write_tmx
 from .cache import CACHE_ENV_VAR
 from .engines import ENGINES, PRECISIONS
 from .model import DEFAULT_MODEL, MODEL_ENV_VAR, download
@@ -38,6 +39,12 @@ stages and their commands:
   translate  translate sentences, one per line
   align      align a document with its existing translation (TMX, PO, beads)
   run        all of the above, writing <out>/<name>.tmx and <out>/<name>.po
+
+the translation memory (approved translations, reused by `run`):
+  import-tmx   add the translations of another tool's TMX
+  import-po    add the entries reviewers approved in PO files
+  export-tm    write every approved translation as one TMX
+
   evaluate-alignment  score a sentence alignment against a gold one
 
 The model is --model, else $ZHEN_MODEL, else Helsinki-NLP/opus-mt-zh-en
@@ -107,17 +114,52 @@ def _parser() -> argparse.ArgumentParser:
                        help="neither read nor write the translation cache")
     model.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                        help="progress bar (default: only on a terminal)")
+    memory = argparse.ArgumentParser(add_help=False)
+    memory.add_argument("--tm", metavar="FILE",
+                        help=f"translation memory, SQLite (default: ${MEMORY_ENV_VAR} or ./{DEFAULT_MEMORY})")
 
     run = commands.add_parser(
-        "run", parents=[reading, model], help="translate documents into TMX and PO",
-        description="Segment, translate and align each INPUT, writing DIR/<name>.tmx and "
+        "run", parents=[reading, model, memory], help="translate documents into TMX and PO",
+        description="Segment, translate and score each INPUT, writing DIR/<name>.tmx and "
         "DIR/<name>.po, where <name> is the file name without its last extension "
-        "(corpus/a.zh.txt → out/a.zh.tmx, out/a.zh.po). Entries a reviewer approved "
-        "in an existing DIR/<name>.po are kept.",
+        "(corpus/a.zh.txt → out/a.zh.tmx, out/a.zh.po). An existing DIR/<name>.po is merged: "
+        "entries a reviewer approved are kept and go into the translation memory, and "
+        "sentences the memory knows get their approved translation instead of the model's.",
     )
     run.add_argument("inputs", nargs="+", metavar="INPUT", help="plain-text Chinese documents")
     run.add_argument("-o", "--out", default="out", metavar="DIR", help="output directory (default: out)")
+    run.add_argument("--no-tm", dest="use_tm", action="store_false",
+                     help="neither read nor write the translation memory")
     run.set_defaults(command=_run)
+
+    imp = commands.add_parser(
+        "import-tmx", parents=[common, memory], help="add another tool's TMX to the translation memory",
+        description="Add the Chinese→English pairs of TMX files (from OmegaT, Trados, memoQ, Okapi, "
+        "zhen align, ...) to the translation memory. Languages may be written zh, zh-CN, zh-Hans, "
+        "zh_CN, en-US, ... in xml:lang or the older lang; units in other languages, and units "
+        "marked as drafts (x-ConfirmationLevel Draft, zhen's machine translations), are skipped "
+        "and counted. A file that cannot be read adds nothing.",
+    )
+    imp.add_argument("files", nargs="+", metavar="FILE", help="TMX files")
+    imp.set_defaults(command=_import_tmx)
+
+    ipo = commands.add_parser(
+        "import-po", parents=[common, memory], help="add the approved entries of PO files to the translation memory",
+        description="Add the entries reviewers approved (translated, not fuzzy) in PO files to the "
+        "translation memory, as `run` does for the PO files it merges. A file that cannot be "
+        "read adds nothing.",
+    )
+    ipo.add_argument("files", nargs="+", metavar="FILE", help="PO files")
+    ipo.set_defaults(command=_import_po)
+
+    exp = commands.add_parser(
+        "export-tm", parents=[common, memory], help="write the translation memory as one TMX",
+        description="Write every approved translation in the translation memory (the latest, "
+        "where a sentence was approved more than once) as a TMX 1.4b file, each unit marked "
+        "x-ConfirmationLevel ApprovedTranslation, with who approved it and when.",
+    )
+    exp.add_argument("-o", "--output", required=True, metavar="FILE", help="the TMX file to write")
+    exp.set_defaults(command=_export_tm)
 
     seg = commands.add_parser(
         "segment", parents=[reading], help="print a document's sentences, one per line",
@@ -178,7 +220,54 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> None:
-    run(args.inputs, args.out, lambda: _load_translator(args), encoding=args.encoding, progress=args.progress)
+    memory = _memory(args) if args.use_tm else NoMemory()
+    run(args.inputs, args.out, lambda: _load_translator(args), memory, encoding=args.encoding, progress=args.progress)
+
+
+def _import_tmx(args: argparse.Namespace) -> None:
+    memory = _memory(args)
+    for path in args.files:
+        found = _read(path, read_tmx, "TMX")
+        new = memory.learn(found.approved)
+        skipped = [
+            f"{count} {what}" for count, what in (
+                (found.drafts, "marked as drafts or machine translation"),
+                (found.other_languages, "without both Chinese and English"),
+                (found.empty, "with an empty segment"),
+            ) if count
+        ]
+        log.info(
+            "%s: %d Chinese→English units, %d new to the memory%s", path, len(found.approved), new,
+            f"; skipped {', '.join(skipped)}" if skipped else "",
+        )
+
+
+def _import_po(args: argparse.Namespace) -> None:
+    memory = _memory(args)
+    for path in args.files:
+        approved = approved_entries(_read(path, read_po, "PO"), path)
+        log.info("%s: %d approved entries, %d new to the memory", path, len(approved), memory.learn(approved))
+
+
+def _export_tm(args: argparse.Namespace) -> None:
+    approved = _memory(args).approved()
+    units = [Unit(source, a.target, 1.0, (), (), approval=a) for source, a in approved]
+    write_tmx(units, args.output, Provenance(model="", created=creation_time()))
+    log.info("%s: %d approved translations", args.output, len(units))
+
+
+def _memory(args: argparse.Namespace) -> TranslationMemory:
+    return TranslationMemory(args.tm or default_memory_path())
+
+
+def _read(path: str, reader, kind: str):
+    """``reader(path)``, its failures as one line naming the file."""
+    if not Path(path).is_file():
+        raise ZhenError(f"cannot read {path}: no such file")
+    try:
+        return reader(path)
+    except (OSError, UnicodeError, ValueError) as err:
+        raise ZhenError(f"{path} cannot be read as {kind} ({err}); nothing was imported") from None
 
 
 def _segment(args: argparse.Namespace) -> None:

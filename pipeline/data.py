@@ -1,7 +1,10 @@
 """The data that flows between the stages.
 
     Document ──segment──▶ Sentence* ──translate──▶ Translation*
-             ──align──▶ Pair* ──group──▶ Unit* ──▶ TMX, PO
+             ──score──▶ Pair* ──group──▶ Unit* ──▶ TMX, PO
+
+A sentence a person already translated takes its ``Approval`` from the
+translation memory instead of a trip through the model.
 
 All of it is immutable: a stage returns new values and never edits its input.
 """
@@ -27,7 +30,7 @@ class Document:
     encoding: str  # the encoding it was decoded from
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a long document has millions
 class Sentence:
     """One segment of a document: ``text == document.text[start:end]``."""
 
@@ -39,8 +42,24 @@ class Sentence:
 
 
 @dataclass(frozen=True)
+class Approval:
+    """A translation a person approved: an entry a reviewer un-fuzzied in a
+    PO file, or a unit of a TMX imported from another tool."""
+
+    target: str
+    origin: str  # the file it was approved in or imported from
+    approved: datetime  # when (timezone-aware UTC)
+    translator: str = ""  # who, when the file says
+
+    def note(self) -> str:
+        """Where, by whom and when, in words (for PO comments and TMX notes)."""
+        who = f" by {self.translator}" if self.translator else ""
+        return f"approved in {self.origin}{who} on {self.approved:%Y-%m-%d}"
+
+
+@dataclass(frozen=True, slots=True)  # a long document has millions
 class Translation:
-    """The model's output for one source sentence."""
+    """The model's output for one source sentence, or an approved translation."""
 
     text: str
     pieces: int = 1  # >1 when the sentence was split to fit the model
@@ -48,9 +67,10 @@ class Translation:
     logprob: float | None = None  # the model's mean log-probability per output token
     looped: bool = False  # the output repeats itself even after a second try
     copied: bool = False  # nothing to translate (no Chinese): the source, normalised
+    approval: Approval | None = None  # from the translation memory, not the model
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a long document has millions
 class Pair:
     """A source sentence aligned with its translation, and how far to trust it."""
 
@@ -76,6 +96,7 @@ class Unit:
     logprob: float | None = None  # the model's mean log-probability per output token
     copied: bool = False  # no Chinese in the source: copied, not translated
     aligned: bool = False  # a human translation paired by the aligner, not machine output
+    approval: Approval | None = None  # a person approved ``target``
 
 
 @dataclass(frozen=True)

@@ -6,24 +6,27 @@ Weblate show it as a draft to review. The ``#.`` comment says which model
 wrote it, how confident the checks are, and why it may be wrong; ``#:``
 references point to every line the sentence occurs on.
 
-A PO file already at the output path may hold a reviewer's work. Entries
-they approved (translated and not fuzzy) are kept exactly, never replaced by
-a new machine draft; approved entries whose sentence left the document
-become obsolete (``#~``), as ``msgmerge`` does. A file there that cannot be
-read is an error, and nothing is written over it.
+A PO file already at the output path may hold a reviewer's work, and is
+merged, never overwritten (see :func:`keep_reviewed`). A file there that
+cannot be read is an error, and nothing is written over it. The entries a
+reviewer approved are also what :func:`approved_entries` hands to the
+translation memory.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 
 import polib
 
 from . import __version__
-from .data import Provenance, Unit
+from .data import Approval, Provenance, Unit
 from .errors import ZhenError
+from .memory import NoMemory, TranslationMemory
 from .textio import atomic_write, clean_segment
 
 
@@ -32,12 +35,24 @@ from .textio import atomic_write, clean_segment
 _GENERATED_FIELDS = ("POT-Creation-Date", "X-Generator")
 
 
-def write_po(units: Sequence[Unit], path: str | Path, provenance: Provenance, source_path: str) -> None:
-    """Write ``units`` to ``path`` atomically, keeping reviewed entries already there."""
+def write_po(
+    units: Sequence[Unit],
+    path: str | Path,
+    provenance: Provenance,
+    source_path: str,
+    memory: TranslationMemory | NoMemory = NoMemory(),
+) -> None:
+    """Write ``units`` to ``path`` atomically, merged with the reviewer's file there.
+
+    The file is read again just before it is replaced, so an edit saved
+    while the model was translating is merged too.
+    """
     po = po_file(units, provenance, source_path)
+    # Recorded before the file exists: a draft must never pass for a reviewer's edit.
+    memory.remember_drafts((entry.msgid, entry.msgstr) for entry in po if entry.fuzzy and entry.msgstr)
     previous = read_existing(Path(path))
     if previous is not None:
-        keep_reviewed(po, previous)
+        keep_reviewed(po, previous, memory.is_machine_draft)
     atomic_write(path, str(po).encode("utf-8"))
 
 
@@ -81,18 +96,23 @@ def po_file(units: Sequence[Unit], provenance: Provenance, source_path: str) -> 
     return po
 
 
-def keep_reviewed(po: polib.POFile, previous: polib.POFile) -> None:
+def keep_reviewed(po: polib.POFile, previous: polib.POFile, is_machine_draft=lambda msgid, msgstr: False) -> None:
     """Carry a reviewer's work in ``previous`` into the fresh ``po``, as msgmerge would.
 
-    Approved entries keep their translation and flags; every entry keeps the
-    reviewer's own comments (``# ...``); fuzzy entries take the new draft.
-    The header is the reviewer's, but for the fields zhen owns.
+    - An approved entry (translated, not fuzzy) keeps its translation and flags.
+    - A fuzzy entry whose translation a person edited (it is not a draft zhen
+      wrote: ``is_machine_draft``) keeps the edit, still fuzzy, with the new
+      machine translation in the comment; an untouched draft is refreshed.
+    - Every entry keeps the reviewer's own comments (``# ...``).
+    - A translated entry whose sentence left the document becomes obsolete
+      (``#~``); one that comes back is revived.
+    - The header is the reviewer's, but for the fields zhen owns.
     """
     current = {entry.msgid: entry for entry in po}
     for old in _one_per_msgid(previous):
         entry = current.get(old.msgid)
         if entry is None:
-            if _approved(old):  # approved, but the sentence left the document
+            if old.msgstr:
                 old.obsolete = True
                 po.append(old)
             continue
@@ -101,18 +121,51 @@ def keep_reviewed(po: polib.POFile, previous: polib.POFile) -> None:
             entry.msgstr = old.msgstr
             entry.flags = list(old.flags)
             entry.comment = "Reviewed translation, kept across runs"
+        elif old.msgstr and old.msgstr != entry.msgstr and not is_machine_draft(old.msgid, old.msgstr):
+            suggestion = entry.msgstr
+            entry.msgstr = old.msgstr
+            entry.flags = list(dict.fromkeys(["fuzzy", *old.flags]))
+            entry.comment = f"{entry.comment}\nYour edit is kept, not yet approved. The new suggestion: {suggestion}"
     ours = {field: po.metadata[field] for field in _GENERATED_FIELDS}
     po.metadata = {**po.metadata, **previous.metadata, **ours}
     po.header = previous.header or po.header
 
 
+def approved_entries(po: polib.POFile, path: str | Path) -> list[tuple[str, Approval]]:
+    """The translations a reviewer approved in ``po`` (obsolete ones too: approved
+    work is never thrown away), dated by the file's PO-Revision-Date."""
+    when = _revision_date(po, Path(path))
+    translator = po.metadata.get("Last-Translator", "")
+    if translator.startswith("zhen "):  # our own placeholder: nobody has saved the file yet
+        translator = ""
+    return [
+        (entry.msgid, Approval(clean_segment(entry.msgstr), str(path), when, clean_segment(translator)))
+        for entry in po
+        if _approved(entry) and clean_segment(entry.msgid)
+    ]
+
+
+def _revision_date(po: polib.POFile, path: Path) -> datetime:
+    """When the reviewer last saved: the header's PO-Revision-Date (Poedit,
+    Lokalize and Weblate set it), else the file's modification time."""
+    try:
+        return datetime.strptime(po.metadata.get("PO-Revision-Date", ""), "%Y-%m-%d %H:%M%z")
+    except ValueError:
+        return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+
+
 def _one_per_msgid(entries: polib.POFile) -> list[polib.POEntry]:
     """A hand-edited file may repeat a msgid (msgfmt rejects that); keep one,
-    an approved one if there is one."""
+    an approved one if there is one, noting any other approved translation
+    in its comments so that nothing a reviewer wrote is lost."""
     chosen: dict[str, polib.POEntry] = {}
     for entry in entries:
-        if entry.msgid not in chosen or (_approved(entry) and not _approved(chosen[entry.msgid])):
+        kept = chosen.get(entry.msgid)
+        if kept is None or (_approved(entry) and not _approved(kept)):
             chosen[entry.msgid] = entry
+        elif _approved(entry) and entry.msgstr != kept.msgstr:
+            note = f"Also approved in a duplicate entry: {entry.msgstr}"
+            kept.tcomment = f"{kept.tcomment}\n{note}" if kept.tcomment else note
     return list(chosen.values())
 
 
@@ -120,15 +173,21 @@ def _approved(entry: polib.POEntry) -> bool:
     return bool(entry.msgstr) and not entry.fuzzy and not entry.msgid_plural
 
 
+def read_po(path: str | Path) -> polib.POFile:
+    """Read a PO file strictly: OSError, UnicodeError or ValueError when it is
+    not one, or is cut short."""
+    text = Path(path).read_text(encoding=polib.detect_encoding(str(path))).removeprefix("\ufeff")
+    _check_strings_closed(text)
+    return polib.pofile(text, wrapwidth=0)
+
+
 def read_existing(path: Path) -> polib.POFile | None:
     """The PO file at ``path``, None if there is none; an unreadable one is an error."""
     if not path.exists():
         return None
     try:
-        text = path.read_text(encoding=polib.detect_encoding(str(path)))
-        _check_strings_closed(text)
-        return polib.pofile(text, wrapwidth=0)
-    except (OSError, UnicodeDecodeError, LookupError, ValueError) as err:
+        return read_po(path)
+    except (OSError, UnicodeError, LookupError, ValueError) as err:
         raise ZhenError(
             f"{path} exists but cannot be read as a PO file ({err}); it may hold reviewed "
             "work, so nothing was written: fix it or move it away"
@@ -152,19 +211,25 @@ def _check_strings_closed(text: str) -> None:
             raise ValueError(f"unterminated string on line {number}")
 
 
+@functools.lru_cache(maxsize=64)  # the same few paths, once per occurrence
 def _reference_path(path: str) -> str:
     """GNU gettext (0.20+) wraps file names containing spaces in U+2068…U+2069."""
     return f"\u2068{path}\u2069" if any(c.isspace() for c in path) else path
 
 
 def _draft(unit: Unit) -> bool:
-    """Machine output is a draft; an aligned human translation only when the
-    aligner warned about it (uncertain, or no counterpart found)."""
+    """Machine output is a draft; an approved translation never; an aligned
+    human translation only when the aligner warned about it (uncertain, or
+    no counterpart found)."""
+    if unit.approval is not None:
+        return False
     return not unit.aligned or bool(unit.warnings)
 
 
 def _comment(unit: Unit, provenance: Provenance) -> str:
-    if unit.aligned:
+    if unit.approval is not None:
+        lines = [f"Approved translation from the translation memory ({unit.approval.note()})"]
+    elif unit.aligned:
         lines = [f"From the {provenance.model}, aligned by zhen; alignment confidence {unit.confidence:.2f}"]
     elif unit.copied:
         lines = ["Copied from the source: it has no Chinese to translate"]

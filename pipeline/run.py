@@ -1,4 +1,8 @@
-"""The whole pipeline for a batch of documents: read → segment → translate → align → write."""
+"""The whole pipeline for a batch of documents: read → segment → translate → score → write.
+
+Translate means: the translation memory's approved translation where it has
+one, the model's otherwise.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .score import group_units, pair_and_score
-from .data import Document, Pair, Provenance
+from .data import Approval, Document, Pair, Provenance, Sentence, Translation
 from .errors import ZhenError
-from .po import read_existing, write_po
+from .memory import NoMemory, TranslationMemory, match_key
+from .po import approved_entries, read_existing, write_po
+from .score import group_units, pair_and_score
 from .segment import segment
 from .textio import check_writable, read_document
 from .tmx import write_tmx
@@ -23,6 +28,8 @@ log = logging.getLogger(__name__)
 
 # Pairs under this confidence are counted as "to check first" in the summary.
 LOW_CONFIDENCE = 0.5
+# Documents with more sentences than this took a while to segment: say so.
+LONG_DOCUMENT = 10_000
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,7 @@ def run(
     inputs: Sequence[str | Path],
     out_dir: str | Path,
     load_translator: Callable[[], Translator],
+    memory: TranslationMemory | NoMemory = NoMemory(),
     encoding: str | None = None,
     progress: bool | None = None,
 ) -> list[Outputs]:
@@ -48,47 +56,94 @@ def run(
     is loaded (``load_translator()``): every input is read and decoded, the
     output directory and files are writable, and every PO already there can
     be merged. So a bad file fails fast, before an hour of translation, and
-    nothing is written. Outputs are written atomically, each document's once
-    it is fully translated.
+    nothing is written. The translations reviewers approved in those PO
+    files go into the translation memory first; a sentence the memory knows
+    is not sent to the model, and when it knows them all the model is not
+    even loaded. Outputs are written atomically, each document's once it is
+    fully translated.
     """
     out_dir = Path(out_dir)
     created = creation_time()
     documents = [read_document(path, encoding) for path in inputs]
     _check_distinct_names(documents, out_dir)
     _make_writable_dir(out_dir)
+    reviewed = {}
     for document in documents:
         outputs = output_paths(document, out_dir)
         check_writable(outputs.tmx)
         check_writable(outputs.po)
-        read_existing(outputs.po)
-    translator = load_translator()
-    provenance = Provenance(model=translator.name, created=created)
+        previous = read_existing(outputs.po)
+        reviewed[document.path] = approved_entries(previous, outputs.po) if previous else []
+    _learn(memory, [approval for approvals in reviewed.values() for approval in approvals])
+    plans = [plan(document, memory, reviewed[document.path]) for document in documents]
+    for long in (p for p in plans if len(p.sentences) > LONG_DOCUMENT):  # a sign of life before the model
+        log.info(
+            "%s: %d sentences, %d distinct: %d approved in the translation memory, %d for the model",
+            long.document.path, len(long.sentences), len(long.to_translate) + len(long.approvals),
+            len(long.approvals), len(long.to_translate),
+        )
+    translator = load_translator() if any(p.to_translate for p in plans) else None
+    provenance = Provenance(model=translator.name if translator else "", created=created)
     written = []
-    for document in documents:
-        pairs = translate_document(document, translator, progress)
-        written.append(write_outputs(document, pairs, out_dir, provenance))
+    for document_plan in plans:
+        pairs = translate(document_plan, translator, progress)
+        written.append(write_outputs(document_plan.document, pairs, out_dir, provenance, memory))
     return written
 
 
-def translate_document(document: Document, translator: Translator, progress: bool | None = None) -> list[Pair]:
+@dataclass(frozen=True)
+class Plan:
+    """A segmented document, and what the translation memory has for it."""
+
+    document: Document
+    sentences: list[Sentence]
+    approvals: dict[str, Approval]  # by sentence text
+    to_translate: list[str]  # the distinct sentences that need the model
+
+
+def plan(document: Document, memory: TranslationMemory | NoMemory, reviewed: Sequence[tuple[str, Approval]] = ()) -> Plan:
+    """Segment ``document`` and look its sentences up in the memory; the
+    document's own reviewed PO comes first, so that its PO and TMX agree."""
     sentences = segment(document.text, "zh")
-    translations = translator.translate([s.text for s in sentences], progress)
-    return pair_and_score(sentences, translations)
+    distinct = list(dict.fromkeys(s.text for s in sentences))
+    approvals = memory.lookup(distinct)
+    own = {match_key(source): approval for source, approval in reviewed}
+    approvals.update((text, own[match_key(text)]) for text in distinct if match_key(text) in own)
+    return Plan(document, sentences, approvals, [text for text in distinct if text not in approvals])
 
 
-def write_outputs(document: Document, pairs: Sequence[Pair], out_dir: Path, provenance: Provenance) -> Outputs:
+def translate(document_plan: Plan, translator: Translator | None, progress: bool | None = None) -> list[Pair]:
+    """Each sentence's approved translation, else the model's, scored."""
+    done = {text: Translation(a.target, approval=a) for text, a in document_plan.approvals.items()}
+    if document_plan.to_translate:
+        done.update(zip(document_plan.to_translate, translator.translate(document_plan.to_translate, progress)))
+    return pair_and_score(document_plan.sentences, [done[s.text] for s in document_plan.sentences])
+
+
+def _learn(memory: TranslationMemory | NoMemory, approvals: list[tuple[str, Approval]]) -> None:
+    new = memory.learn(approvals)
+    if new:
+        log.info("translation memory %s: %d new approved translations from reviewed PO files", memory.path, new)
+
+
+def write_outputs(
+    document: Document, pairs: Sequence[Pair], out_dir: Path, provenance: Provenance,
+    memory: TranslationMemory | NoMemory = NoMemory(),
+) -> Outputs:
     units = group_units(pairs, document.path)
     outputs = output_paths(document, out_dir)
     # The PO first: if a reviewed PO there cannot be read, nothing is written.
-    write_po(units, outputs.po, provenance, document.path)
+    write_po(units, outputs.po, provenance, document.path, memory)
     write_tmx(units, outputs.tmx, provenance)
     low = sum(unit.confidence < LOW_CONFIDENCE for unit in units)
+    approved = sum(unit.approval is not None for unit in units)
     if not pairs:
         log.warning("%s: no text found; wrote empty outputs", document.path)
     decoded = "" if document.encoding.startswith("utf-8") else f" (decoded as {document.encoding})"
+    from_memory = f", {approved} approved" if approved else ""
     log.info(
-        "%s%s: %d sentences, %d unique (%d of low confidence) -> %s, %s",
-        document.path, decoded, len(pairs), len(units), low, outputs.tmx, outputs.po,
+        "%s%s: %d sentences, %d unique (%d of low confidence%s) -> %s, %s",
+        document.path, decoded, len(pairs), len(units), low, from_memory, outputs.tmx, outputs.po,
     )
     return outputs
 

@@ -45,16 +45,20 @@ def pair_and_score(sentences: Sequence[Sentence], translations: Sequence[Transla
     """Pair sentences with their translations, in order, and score each pair."""
     if len(sentences) != len(translations):
         raise ValueError(f"{len(sentences)} sentences but {len(translations)} translations")
-    return [_pair(s, t) for s, t in zip(sentences, translations, strict=True)]
-
-
-def _pair(sentence: Sentence, translation: Translation) -> Pair:
-    confidence, warnings = score(sentence.text, translation)
-    return Pair(sentence, translation, confidence, warnings)
+    scores: dict[tuple[str, Translation], tuple[float, tuple[str, ...]]] = {}  # long documents repeat a lot
+    pairs = []
+    for sentence, translation in zip(sentences, translations, strict=True):
+        key = (sentence.text, translation)
+        if key not in scores:
+            scores[key] = score(sentence.text, translation)
+        pairs.append(Pair(sentence, translation, *scores[key]))
+    return pairs
 
 
 def score(source: str, translation: Translation) -> tuple[float, tuple[str, ...]]:
     """Return ``(confidence, warnings)`` for one translated sentence."""
+    if translation.approval is not None:  # a person's judgement overrides these checks
+        return 1.0, ()
     source, target = source.strip(), translation.text.strip()
     if not source or not target:
         if source == target:
@@ -181,4 +185,5 @@ def _unit(source: str, same: list[Pair], path: str) -> Unit:
         locations=tuple((path, p.source.line) for p in same),
         logprob=first.translation.logprob,
         copied=first.translation.copied,
+        approval=first.translation.approval,
     )

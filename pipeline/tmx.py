@@ -11,17 +11,23 @@ DTD from disk and fail.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from lxml import etree
 
 from . import __version__
-from .data import Provenance, Unit
+from .data import Approval, Provenance, Unit
 from .textio import atomic_write, clean_segment
 
 SOURCE_LANG = "zh-CN"
 TARGET_LANG = "en"
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+CONFIRMATION_LEVEL = "x-ConfirmationLevel"  # Trados Studio's name for a unit's review state
+APPROVED, DRAFT = "ApprovedTranslation", "Draft"
+ORIGIN, MACHINE_TRANSLATION = "x-zhen-origin", "machine-translation"
 
 
 def write_tmx(units: Sequence[Unit], path: str | Path, provenance: Provenance) -> None:
@@ -49,10 +55,14 @@ def tmx_bytes(units: Sequence[Unit], provenance: Provenance) -> bytes:
     body = etree.SubElement(root, "body")
     for unit in units:
         tu = etree.SubElement(body, "tu", creationdate=date, creationid="zhen")
-        _prop(tu, "x-zhen-confidence", f"{unit.confidence:.3f}")
-        _prop(tu, "x-zhen-origin", "alignment" if unit.aligned else "machine-translation")
-        _prop(tu, "x-zhen-model", provenance.model)
-        if unit.logprob is not None:
+        _prop(tu, CONFIRMATION_LEVEL, confirmation_level(unit))
+        if unit.approval is not None:
+            _approved_unit(tu, unit.approval)
+        else:
+            _prop(tu, "x-zhen-confidence", f"{unit.confidence:.3f}")
+            _prop(tu, ORIGIN, "alignment" if unit.aligned else MACHINE_TRANSLATION)
+            _prop(tu, "x-zhen-model", provenance.model)
+        if unit.logprob is not None and unit.approval is None:
             _prop(tu, "x-zhen-logprob", f"{unit.logprob:.3f}")
         if unit.copied:
             etree.SubElement(tu, "note").text = "copied from the source: it has no Chinese to translate"
@@ -63,6 +73,23 @@ def tmx_bytes(units: Sequence[Unit], provenance: Provenance) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
+def confirmation_level(unit: Unit) -> str:
+    if unit.approval is not None:
+        return APPROVED
+    if unit.aligned and not unit.warnings:
+        return "Translated"
+    return DRAFT
+
+
+def _approved_unit(tu: etree._Element, approval: Approval) -> None:
+    tu.set("changedate", approval.approved.strftime("%Y%m%dT%H%M%SZ"))
+    if approval.translator:
+        tu.set("changeid", clean_segment(approval.translator))
+    _prop(tu, ORIGIN, "translation-memory")
+    note = approval.note()
+    etree.SubElement(tu, "note").text = clean_segment(note[0].upper() + note[1:])
+
+
 def _prop(parent: etree._Element, kind: str, value: str) -> None:
     etree.SubElement(parent, "prop", type=kind).text = clean_segment(value)
 
@@ -70,3 +97,123 @@ def _prop(parent: etree._Element, kind: str, value: str) -> None:
 def _tuv(tu: etree._Element, lang: str, text: str) -> None:
     tuv = etree.SubElement(tu, "tuv", {_XML_LANG: lang})
     etree.SubElement(tuv, "seg").text = clean_segment(text)
+
+
+# ---------------------------------------------------------------- reading
+
+# Review states (Trados's x-ConfirmationLevel) that are not a person's approval.
+_NOT_APPROVED = {"draft", "rejectedtranslation", "rejectedsignoff", "nottranslated"}
+# Inline codes: their content is the original format's markup, not text.
+_CODES = {"bpt", "ept", "ph", "it", "ut"}
+
+
+@dataclass
+class TmxImport:
+    """What a TMX file holds for a Chinese→English memory, and what it skipped."""
+
+    approved: list[tuple[str, Approval]] = field(default_factory=list)
+    drafts: int = 0  # units marked as machine output or unapproved
+    other_languages: int = 0  # units without both a Chinese and an English segment
+    empty: int = 0  # units with an empty Chinese or English segment
+
+
+def read_tmx(path: str | Path) -> TmxImport:
+    """Read the Chinese→English pairs of a TMX file (any version, any tool).
+
+    Languages are matched on their primary subtag, in ``xml:lang`` (TMX 1.4)
+    or ``lang`` (1.1-1.3): ``zh``, ``zh-CN``, ``zh-Hans``, ``zh_CN`` are all
+    Chinese. The file is parsed incrementally, so its size is not limited by
+    memory; entities are never expanded from outside and nothing is fetched.
+    A file that is not well-formed TMX is an error (ValueError), whatever
+    was read before the fault.
+    """
+    path = Path(path)
+    fallback_date = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+    found = TmxImport()
+    parser = etree.iterparse(
+        str(path), events=("start", "end"), resolve_entities=False, no_network=True, load_dtd=False,
+    )
+    try:
+        for event, element in parser:
+            if not isinstance(element.tag, str):  # an entity left unexpanded
+                continue
+            name = etree.QName(element).localname
+            if event == "start":
+                if element.getparent() is None and name != "tmx":
+                    raise ValueError(f"the root element is <{name}>, not <tmx>")
+                if name == "header":
+                    fallback_date = _date(element.get("creationdate")) or fallback_date
+            elif name == "tu":
+                _read_unit(element, str(path), fallback_date, found)
+                _forget(element)
+    except etree.XMLSyntaxError as err:
+        raise ValueError(f"not well-formed XML: {err}") from None
+    return found
+
+
+def _read_unit(tu: etree._Element, origin: str, fallback_date: datetime, found: TmxImport) -> None:
+    segments = {}
+    for tuv in _children(tu, "tuv"):
+        language = _primary_language(tuv.get(_XML_LANG) or tuv.get("lang") or "")
+        seg = next(_children(tuv, "seg"), None)
+        if language in ("zh", "en") and language not in segments and seg is not None:
+            segments[language] = (tuv, clean_segment(_text(seg)))
+    if len(segments) < 2:
+        found.other_languages += 1
+    elif not segments["zh"][1] or not segments["en"][1]:
+        found.empty += 1
+    elif not _approved(tu):
+        found.drafts += 1
+    else:
+        target_tuv = segments["en"][0]
+        when = _date(_first_attribute("changedate", target_tuv, tu)) or _date(
+            _first_attribute("creationdate", target_tuv, tu)) or fallback_date
+        translator = _first_attribute("changeid", target_tuv, tu) or _first_attribute("creationid", target_tuv, tu)
+        translator = "" if translator == "zhen" else clean_segment(translator)
+        found.approved.append((segments["zh"][1], Approval(segments["en"][1], origin, when, translator)))
+
+
+def _forget(tu: etree._Element) -> None:
+    """Free a unit once read, and the (cleared) units before it."""
+    tu.clear(keep_tail=True)
+    body = tu.getparent()
+    while body is not None and tu.getprevious() is not None:
+        del body[0]
+
+
+def _approved(tu: etree._Element) -> bool:
+    props = {prop.get("type", ""): (prop.text or "").strip() for prop in _children(tu, "prop")}
+    if props.get(CONFIRMATION_LEVEL, "").lower() in _NOT_APPROVED:
+        return False
+    return props.get(ORIGIN) != MACHINE_TRANSLATION and "machinetranslation" not in props.get("x-Origin", "").lower()
+
+
+def _text(seg: etree._Element) -> str:
+    """A segment's text without its inline codes (``<bpt>``, ``<ph>``...);
+    ``<hi>`` keeps its text, a ``<sub>`` flow inside a code is dropped."""
+    parts = [seg.text or ""]
+    for child in seg:
+        if isinstance(child.tag, str) and etree.QName(child).localname not in _CODES:
+            parts.append(_text(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def _children(parent: etree._Element, name: str):
+    return (child for child in parent if isinstance(child.tag, str) and etree.QName(child).localname == name)
+
+
+def _primary_language(tag: str) -> str:
+    return tag.strip().replace("_", "-").split("-")[0].lower()
+
+
+def _first_attribute(name: str, *elements: etree._Element) -> str:
+    return next((element.get(name) for element in elements if element.get(name)), "")
+
+
+def _date(value: str | None) -> datetime | None:
+    """A TMX date (``20261126T142000Z``), None if absent or malformed."""
+    try:
+        return datetime.strptime(value or "", "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None

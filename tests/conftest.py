@@ -56,6 +56,15 @@ def isolated_caches(tmp_path_factory):
             os.environ[key] = value
 
 
+@pytest.fixture(autouse=True)
+def isolated_memory(tmp_path, monkeypatch):
+    """Each test has a translation memory of its own (CLI subprocesses
+    inherit it): an approval in one test never reaches another."""
+    path = tmp_path / "zhen-tm.sqlite"
+    monkeypatch.setenv("ZHEN_TM", str(path))
+    return path
+
+
 ENGINES = ("ctranslate2", "transformers")
 
 
@@ -85,3 +94,26 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, stdin:
         capture_output=True,
         timeout=600,
     )
+
+
+def check_outputs(out: Path) -> None:
+    """Every TMX and PO in ``out`` passes the consumers' checks: the TMX 1.4b
+    DTD, ``msgfmt --check``, and translate-toolkit reading the same units
+    that were written."""
+    import polib
+    from lxml import etree
+    from translate.storage import po, tmx
+
+    dtd = etree.DTD(str(TMX_DTD))
+    msgfmt = require_tool("msgfmt")
+    for path in sorted(out.glob("*.tmx")):
+        tree = etree.parse(str(path))
+        assert dtd.validate(tree), (path, dtd.error_log.filter_from_errors())
+        written = [tu.findall("tuv")[1].findtext("seg") for tu in tree.iterfind("body/tu")]
+        assert [u.target for u in tmx.tmxfile.parsefile(str(path)).units] == written, path
+    for path in sorted(out.glob("*.po")):
+        result = subprocess.run([msgfmt, "--check", "-o", os.devnull, str(path)], capture_output=True, text=True)
+        assert result.returncode == 0, (path, result.stderr)
+        live = [e.msgid for e in polib.pofile(str(path)) if not e.obsolete]
+        read = [u.source for u in po.pofile.parsefile(str(path)).units if not u.isheader() and not u.isobsolete()]
+        assert read == live, path

@@ -336,7 +336,9 @@ def test_rerun_after_review_and_source_change_keeps_approved_work(tiny_model, tm
         ("第一句。", "The first sentence.", False)
     ]
     assert [e.msgid for e in po.fuzzy_entries()] == ["新的一句。"]
-    assert [(e.msgid, e.msgstr) for e in po.obsolete_entries()] == [("第三句。", "The third sentence.")]
+    # As msgmerge does, every translated entry whose sentence left becomes obsolete.
+    assert [e.msgid for e in po.obsolete_entries()] == ["第二句。", "第三句。"]
+    assert po.find("第三句。", by="msgid", include_obsolete_entries=True).msgstr == "The third sentence."
     msgfmt = require_tool("msgfmt")
     assert subprocess.run([msgfmt, "--check", "-o", os.devnull, str(out / "doc.po")]).returncode == 0
 

@@ -8,6 +8,7 @@ from lxml import etree
 from conftest import TMX_DTD, require_tool
 from pipeline.errors import ZhenError
 from pipeline.data import Provenance, Unit
+from pipeline.memory import TranslationMemory
 from pipeline.po import po_file, write_po
 from pipeline.tmx import tmx_bytes, write_tmx
 
@@ -62,7 +63,7 @@ def test_tmx_round_trips_hostile_text_exactly():
         assert [t.get(lang) for t in tuvs] == ["zh-CN", "en"]
         assert [t.findtext("seg") for t in tuvs] == [expected_text(source), expected_text(target)]
         props = {p.get("type"): p.text for p in tu.findall("prop")}
-        assert props == {"x-zhen-confidence": "0.500", "x-zhen-origin": "machine-translation",
+        assert props == {"x-ConfirmationLevel": "Draft", "x-zhen-confidence": "0.500", "x-zhen-origin": "machine-translation",
                          "x-zhen-model": "Helsinki-NLP/opus-mt-zh-en"}
         assert [n.text for n in tu.findall("note")] == ["numbers missing: 80"]
 
@@ -142,29 +143,44 @@ def review(path, approve, fuzzy_edit=None):
     po.save()
 
 
-def test_rewriting_a_po_keeps_the_reviewers_approved_entries(tmp_path):
-    path = tmp_path / "doc.po"
-    first = units_of([("第一句。", "MT one."), ("第二句。", "MT two."), ("第三句。", "MT three.")])
-    write_po(first, path, PROVENANCE, "doc.txt")
+def test_rewriting_a_po_merges_the_reviewers_work_as_msgmerge_would(tmp_path):
+    path, memory = tmp_path / "doc.po", TranslationMemory(tmp_path / "tm.sqlite")
+    first = units_of([("第一句。", "MT one."), ("第二句。", "MT two."), ("第三句。", "MT three."), ("第五句。", "MT five.")])
+    write_po(first, path, PROVENANCE, "doc.txt", memory)
     review(path, approve={"第一句。": "The first sentence.", "第三句。": "The third."},
            fuzzy_edit={"第二句。": "Half-done edit"})
 
-    # The document changed: the third sentence left, a fourth arrived.
-    second = units_of([("第一句。", "New MT one."), ("第二句。", "New MT two."), ("第四句。", "MT four.")])
-    write_po(second, path, PROVENANCE, "doc.txt")
+    # The document changed (the third sentence left, a fourth arrived) and so did the MT.
+    second = units_of([("第一句。", "New MT one."), ("第二句。", "New MT two."), ("第四句。", "MT four."),
+                       ("第五句。", "New MT five.")])
+    write_po(second, path, PROVENANCE, "doc.txt", memory)
     po = polib.pofile(str(path))
     entries = {e.msgid: e for e in po}
     assert (entries["第一句。"].msgstr, entries["第一句。"].fuzzy) == ("The first sentence.", False)
     assert entries["第一句。"].tcomment == "checked against the glossary"
-    assert (entries["第二句。"].msgstr, entries["第二句。"].fuzzy) == ("New MT two.", True)
+    # An edit not yet approved stays, still fuzzy, with the new suggestion beside it.
+    assert (entries["第二句。"].msgstr, entries["第二句。"].fuzzy) == ("Half-done edit", True)
+    assert "The new suggestion: New MT two." in entries["第二句。"].comment
+    # A draft nobody touched follows the model.
+    assert (entries["第五句。"].msgstr, entries["第五句。"].fuzzy) == ("New MT five.", True)
     assert (entries["第四句。"].msgstr, entries["第四句。"].fuzzy) == ("MT four.", True)
     assert [(e.msgid, e.msgstr) for e in po.obsolete_entries()] == [("第三句。", "The third.")]
     assert po.metadata["Last-Translator"] == "Li Wei <li@example.com>"
 
     # The third sentence comes back: its approved translation is revived.
-    write_po(first, path, PROVENANCE, "doc.txt")
+    write_po(first, path, PROVENANCE, "doc.txt", memory)
     entries = {e.msgid: e for e in polib.pofile(str(path)) if not e.obsolete}
     assert (entries["第三句。"].msgstr, entries["第三句。"].fuzzy) == ("The third.", False)
+
+
+def test_without_a_memory_an_unknown_fuzzy_text_counts_as_an_edit(tmp_path):
+    """Without the record of drafts, a fuzzy entry that differs from the new
+    MT might be a person's work: it is kept rather than risked."""
+    path = tmp_path / "doc.po"
+    write_po(units_of([("第一句。", "MT one.")]), path, PROVENANCE, "doc.txt")
+    write_po(units_of([("第一句。", "New MT one.")]), path, PROVENANCE, "doc.txt")
+    entry = polib.pofile(str(path)).find("第一句。")
+    assert (entry.msgstr, entry.fuzzy) == ("MT one.", True)
 
 
 def test_a_merged_po_passes_msgfmt(tmp_path):

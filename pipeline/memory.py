@@ -1,0 +1,153 @@
+"""The project's translation memory: every translation a person approved, in SQLite.
+
+Approved translations come from reviewed PO files (an entry with a
+translation and no ``fuzzy`` flag; ``run`` collects them from the PO files it
+merges, ``import-po`` from any) and from TMX files of other tools
+(``import-tmx``). ``run`` gives a sentence found here its approved
+translation instead of sending it to the model, in every document.
+
+Sentences are matched exactly, up to Unicode compatibility forms and spacing
+(``，`` and ``,``, full-width and ASCII digits, runs of spaces): what a CAT
+tool calls a 100% match. A sentence approved with different translations
+keeps them all; the latest approval is the one used and exported.
+
+The memory also remembers each machine draft it saw written into a PO file,
+so that a later run can tell a draft nobody touched (refreshed when the
+model's output changes) from one a reviewer edited but has not approved yet
+(kept).
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import store
+from .data import Approval
+
+MEMORY_ENV_VAR = "ZHEN_TM"
+DEFAULT_MEMORY = "zhen-tm.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS approved (
+    key TEXT NOT NULL,         -- the source sentence, normalised for matching
+    source TEXT NOT NULL,      -- as it was approved
+    target TEXT NOT NULL,
+    origin TEXT NOT NULL,      -- the file it was approved in or imported from
+    translator TEXT NOT NULL,  -- who approved it, when known
+    approved TEXT NOT NULL,    -- when: ISO 8601, UTC (sorts as text)
+    PRIMARY KEY (key, target)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS drafts (
+    key TEXT NOT NULL,
+    target TEXT NOT NULL,      -- a machine translation written into a PO file as fuzzy
+    PRIMARY KEY (key, target)
+) WITHOUT ROWID;
+"""
+
+# Latest approval per sentence.
+_LATEST = """
+SELECT source, target, origin, translator, max(approved) FROM approved
+WHERE key = ? GROUP BY key
+"""
+
+
+def default_memory_path() -> Path:
+    """``$ZHEN_TM``, else ``zhen-tm.sqlite`` in the current directory: the project's."""
+    return Path(os.environ.get(MEMORY_ENV_VAR) or DEFAULT_MEMORY)
+
+
+def match_key(source: str) -> str:
+    """What two sentences must share to be the same sentence."""
+    return " ".join(unicodedata.normalize("NFKC", source).split())
+
+
+class TranslationMemory:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        with self._errors("open"):
+            self.db = store.connect(self.path, _SCHEMA)
+
+    def lookup(self, sources: Iterable[str]) -> dict[str, Approval]:
+        """The latest approved translation of each of ``sources`` that has one."""
+        found = {}
+        with self._errors("read"):
+            for source in dict.fromkeys(sources):
+                row = self.db.execute(_LATEST, (match_key(source),)).fetchone()
+                if row:
+                    found[source] = _approval(*row[1:])
+        return found
+
+    def learn(self, approvals: Iterable[tuple[str, Approval]]) -> int:
+        """Store approved translations, all or none; return how many were new."""
+        rows = [
+            (match_key(source), source, a.target, a.origin, a.translator, _iso(a.approved))
+            for source, a in approvals
+            if match_key(source) and a.target.strip()
+        ]
+        with self._errors("write to"), store.transaction(self.db) as cursor:
+            before = self._count(cursor)
+            # A translation approved again keeps its first origin and its latest date.
+            cursor.executemany(
+                "INSERT INTO approved VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key, target) "
+                "DO UPDATE SET approved = max(approved, excluded.approved)",
+                rows,
+            )
+            return self._count(cursor) - before
+
+    def remember_drafts(self, drafts: Iterable[tuple[str, str]]) -> None:
+        """Record ``(source, machine translation)`` pairs about to be written as fuzzy."""
+        rows = [(match_key(source), target) for source, target in drafts]
+        with self._errors("write to"), store.transaction(self.db) as cursor:
+            cursor.executemany("INSERT OR IGNORE INTO drafts VALUES (?, ?)", rows)
+
+    def is_machine_draft(self, source: str, target: str) -> bool:
+        """Whether zhen wrote ``target`` for ``source`` as a draft (so no person typed it)."""
+        with self._errors("read"):
+            query = "SELECT 1 FROM drafts WHERE key = ? AND target = ?"
+            return self.db.execute(query, (match_key(source), target)).fetchone() is not None
+
+    def approved(self) -> list[tuple[str, Approval]]:
+        """Every sentence's latest approved translation, in source order."""
+        query = "SELECT source, target, origin, translator, max(approved) FROM approved GROUP BY key ORDER BY key"
+        with self._errors("read"):
+            return [(row[0], _approval(*row[1:])) for row in self.db.execute(query)]
+
+    def __len__(self) -> int:
+        with self._errors("read"):
+            return self._count(self.db)
+
+    @staticmethod
+    def _count(db) -> int:
+        return db.execute("SELECT count(DISTINCT key) FROM approved").fetchone()[0]
+
+    def _errors(self, doing: str):
+        return store.errors_as(f"cannot {doing} the translation memory {self.path}")
+
+
+class NoMemory:
+    """``--no-tm``: remembers nothing, and so cannot tell a draft from an edit."""
+
+    def lookup(self, sources: Iterable[str]) -> dict[str, Approval]:
+        return {}
+
+    def learn(self, approvals: Iterable[tuple[str, Approval]]) -> int:
+        return 0
+
+    def remember_drafts(self, drafts: Iterable[tuple[str, str]]) -> None:
+        pass
+
+    def is_machine_draft(self, source: str, target: str) -> bool:
+        return False
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _approval(target: str, origin: str, translator: str, approved: str) -> Approval:
+    moment = datetime.strptime(approved, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return Approval(target=target, origin=origin, approved=moment, translator=translator)

@@ -1,0 +1,159 @@
+"""The translator's loop: machine drafts out, reviews in, approved work reused and never lost."""
+
+import polib
+import pytest
+from lxml import etree
+
+from conftest import check_outputs, run_cli
+from pipeline.memory import TranslationMemory
+from pipeline.run import run
+
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+
+def units(path):
+    """(source, target, x-ConfirmationLevel, changeid) of each unit of a TMX."""
+    root = etree.parse(str(path)).getroot()
+    return [
+        (tu.findtext("tuv[1]/seg"), tu.findtext("tuv[2]/seg"),
+         tu.findtext("prop[@type='x-ConfirmationLevel']"), tu.get("changeid"))
+        for tu in root.iterfind("body/tu")
+    ]
+
+
+def review(path, approve=(), edit=()):
+    """What a reviewer does in Poedit: correct entries, approve some (remove fuzzy), save."""
+    po = polib.pofile(str(path))
+    for msgid, msgstr in dict(approve).items():
+        po.find(msgid).msgstr = msgstr
+        po.find(msgid).flags.remove("fuzzy")
+    for msgid, msgstr in dict(edit).items():
+        po.find(msgid).msgstr = msgstr
+    po.metadata["Last-Translator"] = "Li Wei <li@example.com>"
+    po.metadata["PO-Revision-Date"] = "2026-11-26 16:00+0800"
+    po.save()
+
+
+def test_review_rerun_reuse_export_and_import(tiny_model, tmp_path, isolated_memory):
+    a, out = tmp_path / "a.txt", tmp_path / "out"
+    a.write_text("第一句。第二句。\n第三句。\n第四句。\n", encoding="utf-8")
+    assert run_cli("run", a, "--out", out, "--model", tiny_model).returncode == 0
+    po = polib.pofile(str(out / "a.po"))
+    assert all(e.fuzzy for e in po) and {u[2] for u in units(out / "a.tmx")} == {"Draft"}
+    draft_four = po.find("第四句。").msgstr
+
+    # 2. The reviewer approves two entries and leaves one edit unfinished.
+    review(out / "a.po", approve={"第一句。": "The first sentence.", "第三句。": "The third."},
+           edit={"第二句。": "Second, half done"})
+
+    # 3. The source changes (the third sentence leaves, a fifth arrives) and the run is repeated.
+    a.write_text("第一句。第二句。\n第五句。\n第四句。\n", encoding="utf-8")
+    result = run_cli("run", a, "--out", out, "--model", tiny_model)
+    assert result.returncode == 0, result.stderr.decode()
+    assert b"2 new approved translations" in result.stderr
+    po = polib.pofile(str(out / "a.po"))
+    state = {e.msgid: (e.msgstr, e.fuzzy) for e in po if not e.obsolete}
+    assert state["第一句。"] == ("The first sentence.", False)
+    assert state["第二句。"] == ("Second, half done", True)
+    assert state["第四句。"] == (draft_four, True)
+    assert state["第五句。"][1] is True
+    assert [(e.msgid, e.msgstr) for e in po.obsolete_entries()] == [("第三句。", "The third.")]
+    assert po.metadata["Last-Translator"] == "Li Wei <li@example.com>"
+    tmx = {u[0]: u[1:] for u in units(out / "a.tmx")}
+    assert tmx["第一句。"] == ("The first sentence.", "ApprovedTranslation", "Li Wei <li@example.com>")
+    assert {tmx[s][1] for s in ("第二句。", "第五句。", "第四句。")} == {"Draft"}
+    check_outputs(out)
+
+    # Another document with only approved sentences: no model needed at all.
+    b = tmp_path / "b.txt"
+    b.write_text("第三句。\n第一句。\n", encoding="utf-8")
+    result = run_cli("run", b, "--out", out, "--model", tmp_path / "no-such-model")
+    assert result.returncode == 0, result.stderr.decode()
+    po = polib.pofile(str(out / "b.po"))
+    assert [(e.msgid, e.msgstr, e.fuzzy) for e in po] == [
+        ("第三句。", "The third.", False), ("第一句。", "The first sentence.", False)]
+    assert po.find("第三句。").comment.startswith(
+        "Approved translation from the translation memory (approved in ")
+    assert {u[2] for u in units(out / "b.tmx")} == {"ApprovedTranslation"}
+    check_outputs(out)
+
+    # export-tm: the whole approved memory as one TMX, which another memory imports.
+    exported = tmp_path / "export" / "approved.tmx"
+    exported.parent.mkdir()
+    assert run_cli("export-tm", "-o", exported).returncode == 0
+    assert sorted(u[:3] for u in units(exported)) == [
+        ("第一句。", "The first sentence.", "ApprovedTranslation"), ("第三句。", "The third.", "ApprovedTranslation")]
+    check_outputs(exported.parent)
+    other = tmp_path / "other-tm.sqlite"
+    result = run_cli("import-tmx", exported, "--tm", other)
+    assert result.returncode == 0 and b"2 Chinese\xe2\x86\x92English units, 2 new" in result.stderr
+    def contents(path):
+        return [(s, a.target, a.approved, a.translator) for s, a in TranslationMemory(path).approved()]
+
+    assert contents(other) == contents(isolated_memory)  # who approved what, and when
+
+    # The run's own TMX holds drafts: importing it adds only the approved units.
+    result = run_cli("import-tmx", out / "a.tmx", "--tm", tmp_path / "third.sqlite")
+    assert b"1 Chinese\xe2\x86\x92English units, 1 new" in result.stderr
+    assert b"skipped 3 marked as drafts" in result.stderr
+
+
+class Recording:
+    """A translator that records what it is asked to translate."""
+
+    def __init__(self, translator):
+        self.translator, self.name, self.asked = translator, translator.name, []
+
+    def translate(self, sentences, progress=None):
+        self.asked += sentences
+        return self.translator.translate(sentences, progress)
+
+
+def test_approved_sentences_never_reach_the_model(translators, tmp_path):
+    memory = TranslationMemory(tmp_path / "tm.sqlite")
+    out = tmp_path / "out"
+    first = tmp_path / "first.txt"
+    first.write_text("甲。乙。丙。", encoding="utf-8")
+    recording = Recording(translators["ctranslate2"])
+    run([first], out, lambda: recording, memory)
+    assert recording.asked == ["甲。", "乙。", "丙。"]
+    review(out / "first.po", approve={"乙。": "B."})
+
+    second = tmp_path / "second.txt"
+    second.write_text("乙。丁。乙。", encoding="utf-8")
+    recording.asked = []
+    run([first, second], out, lambda: recording, memory)
+    assert recording.asked == ["甲。", "丙。", "丁。"]
+    assert [(e.msgid, e.msgstr, e.fuzzy) for e in polib.pofile(str(out / "second.po"))][0] == ("乙。", "B.", False)
+
+
+def test_a_document_reviewed_differently_keeps_its_own_approvals(tiny_model, tmp_path):
+    """The memory serves the latest approval; a PO's own approved entries win in that PO."""
+    out = tmp_path / "out"
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.txt").write_text("同一句。", encoding="utf-8")
+        assert run_cli("run", tmp_path / f"{name}.txt", "--out", out, "--model", tiny_model).returncode == 0
+    review(out / "a.po", approve={"同一句。": "Version A."})
+    po = polib.pofile(str(out / "b.po"))
+    po.find("同一句。").msgstr = "Version B."
+    po.find("同一句。").flags.remove("fuzzy")
+    po.metadata["PO-Revision-Date"] = "2026-11-27 09:00+0000"  # saved later than a.po
+    po.save()
+    assert run_cli("run", tmp_path / "a.txt", tmp_path / "b.txt", "--out", out, "--model", tiny_model).returncode == 0
+    assert polib.pofile(str(out / "a.po")).find("同一句。").msgstr == "Version A."
+    assert polib.pofile(str(out / "b.po")).find("同一句。").msgstr == "Version B."
+    (tmp_path / "c.txt").write_text("同一句。", encoding="utf-8")
+    assert run_cli("run", tmp_path / "c.txt", "--out", out, "--model", tiny_model).returncode == 0
+    assert polib.pofile(str(out / "c.po")).find("同一句。").msgstr == "Version B."
+
+
+def test_no_tm_neither_reads_nor_writes_the_memory(tiny_model, tmp_path, isolated_memory):
+    (tmp_path / "a.txt").write_text("第一句。", encoding="utf-8")
+    assert run_cli("run", tmp_path / "a.txt", "--out", tmp_path, "--model", tiny_model, "--no-tm").returncode == 0
+    assert not isolated_memory.exists()
+
+
+@pytest.mark.parametrize("command", ["import-tmx", "import-po"])
+def test_import_of_a_missing_file_is_a_one_line_error(tmp_path, command):
+    result = run_cli(command, tmp_path / "nothing.xml")
+    assert result.returncode == 1 and result.stderr.decode().startswith("zhen: error: cannot read ")
