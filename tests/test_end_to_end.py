@@ -215,24 +215,6 @@ def test_unknown_device_is_a_one_line_error(tiny_model):
     assert result.stderr.decode() == "zhen: error: unknown device 'gpu'; use cpu, cuda, cuda:N or auto\n"
 
 
-@pytest.mark.parametrize(
-    "make_input, message",
-    [
-        (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00" + bytes(range(256))), "binary"),
-        (lambda p: p.write_bytes("caf\xe9 ol\xe9!".encode("latin-1")), "not UTF-8"),
-        (lambda p: None, "cannot read"),
-    ],
-)
-def test_bad_input_is_one_line_error_and_writes_nothing(tiny_model, tmp_path, make_input, message):
-    source = tmp_path / "doc.txt"
-    make_input(source)
-    result = run_cli("run", source, "--out", tmp_path / "out", "--model", tiny_model)
-    stderr = result.stderr.decode()
-    assert result.returncode == 1
-    assert message in stderr and stderr.count("\n") == 1 and "Traceback" not in stderr
-    assert not (tmp_path / "out").exists()
-
-
 def test_model_errors_are_one_line_with_advice(tmp_path):
     source = tmp_path / "doc.txt"
     source.write_text("你好。", encoding="utf-8")
@@ -258,19 +240,6 @@ def test_inputs_with_the_same_name_are_refused(tiny_model, tmp_path):
     result = run_cli("run", tmp_path / "a/doc.txt", tmp_path / "b/doc.txt", "--out", tmp_path / "out",
                      "--model", tiny_model)
     assert result.returncode == 1 and b"would both write" in result.stderr
-
-
-def test_legacy_encodings_and_empty_documents(tiny_model, tmp_path):
-    (tmp_path / "gbk.txt").write_bytes("第一句。第二句。".encode("gbk"))
-    (tmp_path / "big5.txt").write_bytes("這是一個測試。臺灣的繁體中文。".encode("big5"))
-    (tmp_path / "empty.txt").write_bytes(b"")
-    result = run_cli("run", *(tmp_path / n for n in ("gbk.txt", "big5.txt", "empty.txt")),
-                     "--out", tmp_path / "out", "--model", tiny_model)
-    assert result.returncode == 0, result.stderr.decode()
-    assert [e.msgid for e in polib.pofile(str(tmp_path / "out/gbk.po"))] == ["第一句。", "第二句。"]
-    assert [e.msgid for e in polib.pofile(str(tmp_path / "out/big5.po"))] == ["這是一個測試。", "臺灣的繁體中文。"]
-    assert len(polib.pofile(str(tmp_path / "out/empty.po"))) == 0
-    assert b"no text found" in result.stderr
 
 
 def test_help_and_console_script():
