@@ -39,13 +39,12 @@ stages and their commands:
   translate  translate sentences, one per line
   align      align a document with its existing translation (TMX, PO, beads)
   run        all of the above, writing <out>/<name>.tmx and <out>/<name>.po
+  evaluate-alignment  score a sentence alignment against a gold one
 
 the translation memory (approved translations, reused by `run`):
   import-tmx   add the translations of another tool's TMX
   import-po    add the entries reviewers approved in PO files
   export-tm    write every approved translation as one TMX
-
-  evaluate-alignment  score a sentence alignment against a gold one
 
 The model is --model, else $ZHEN_MODEL, else Helsinki-NLP/opus-mt-zh-en
 (downloaded on first use; `zhen download-model` saves it for offline use).
