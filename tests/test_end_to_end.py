@@ -5,6 +5,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import polib
@@ -265,7 +266,8 @@ def test_make_builds_incrementally(tiny_model, tmp_path):
 
     def make_run(*args, model=tiny_model):
         command = [make, "-f", str(ROOT / "Makefile"), f"PYTHON={sys.executable}", f"MODEL={model}", *args]
-        result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        env = {k: v for k, v in os.environ.items() if k != "ZHEN_TM"}  # make's own default memory
+        result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, result.stdout + result.stderr
         return re.findall(r" run \"([^\"]+)\"", result.stdout), result.stderr
 
@@ -280,6 +282,15 @@ def test_make_builds_incrementally(tiny_model, tmp_path):
     os.utime(tmp_path / "corpus" / "b.txt")  # b changed: only b is redone
     assert make_run()[0] == ["corpus/b.txt"]
     assert make_run(model=other_model)[0] == ["corpus/a.zh.txt", "corpus/b.txt"]  # a new model redoes all
+    # A review saved into b's PO: b is redone, its approval learned and marked in its TMX.
+    po = polib.pofile(str(tmp_path / "out" / "b.po"))
+    po.find("第一句。").msgstr, po.find("第一句。").flags = "The first.", []
+    po.save()
+    os.utime(tmp_path / "out" / "b.po", (time.time() + 2,) * 2)  # saved after the TMX was written
+    assert make_run(model=other_model)[0] == ["corpus/b.txt"]
+    assert b"ApprovedTranslation" in (tmp_path / "out" / "b.tmx").read_bytes()
+    assert (tmp_path / "zhen-tm.sqlite").exists()  # the project's memory, beside corpus/
+    assert make_run(model=other_model)[0] == []
     make_run("clean", model=other_model)
     assert outputs() == ["a.zh.po", "b.po"]  # they may hold reviews
     assert make_run(model=other_model)[0] == ["corpus/a.zh.txt", "corpus/b.txt"]
