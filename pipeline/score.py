@@ -36,6 +36,10 @@ _ANY_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 # Small numbers are often spelled out in English.
 _NUMBER_WORDS = {str(n): word for n, word in enumerate("zero one two three four five six seven eight nine ten".split())}
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+")
+# Placeholders software fills in at run time, which a translation must keep
+# verbatim: printf (%s, %1$d, %(name)s), Python/ICU/.NET braces ({0}, {name}),
+# shell/JS templates (${name}).
+_PLACEHOLDER = re.compile(r"%(?:\d+\$|\([A-Za-z_]\w*\))?[-+ #0]*\d*(?:\.\d+)?[sdifuxXeEgGcp@]|\$?\{[A-Za-z_0-9.]*\}")
 _WORD = re.compile(r"\w+")
 
 Check = tuple[float, str | None]  # (factor, warning)
@@ -71,6 +75,7 @@ def score(source: str, translation: Translation) -> tuple[float, tuple[str, ...]
             _untranslated,
             _repetition,
             _numbers_kept,
+            _placeholders_kept,
             _latin_words_kept,
             _truncation,
             _split,
@@ -135,8 +140,16 @@ def _numbers(found: list[str]) -> set[str]:
     return {n.replace(",", "") for n in found}
 
 
+def _placeholders_kept(source: str, translation: Translation) -> Check:
+    placeholders = Counter(_PLACEHOLDER.findall(source))
+    missing = sorted((placeholders - Counter(_PLACEHOLDER.findall(translation.text))).elements())
+    if not missing:
+        return 1.0, None
+    return 1 - 0.5 * len(missing) / placeholders.total(), f"placeholders missing: {' '.join(missing)}"
+
+
 def _latin_words_kept(source: str, translation: Translation) -> Check:
-    words = set(_LATIN_WORD.findall(source))
+    words = set(_LATIN_WORD.findall(_PLACEHOLDER.sub(" ", source)))  # placeholders are checked on their own
     target = translation.text.lower()
     missing = sorted(w for w in words if w.lower() not in target)
     if not missing:

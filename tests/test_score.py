@@ -22,6 +22,8 @@ def test_a_plausible_translation_has_full_confidence():
         ("加油，加油！", Translation("Come on, come on, come on, come on, come on, come on!"), "repeats itself"),
         ("我们讲究的是80%的钱花在找坐标上。", Translation("We focus on spending most of our money on finding coordinates."), "numbers missing: 80"),
         ("演讲之后我们iMoblie手机之家非常有幸得到了采访的机会。", Translation("After the speech we at Mobile Home were lucky to get an interview."), "missing: iMoblie"),
+        ("已删除 %d 个文件，共 %s。", Translation("Deleted files, total %s."), "placeholders missing: %d"),
+        ("你好，{name}！", Translation("Hello, name!"), "placeholders missing: {name}"),
         (SOURCE, Translation(GOOD, truncated=True), "length limit"),
         (SOURCE, Translation(GOOD, pieces=3), "3 pieces"),
     ],
@@ -37,6 +39,9 @@ def test_signals_that_should_not_fire():
     assert score("7月4日-7月5日举办。", Translation("It was held from July 4 to 5.")) == (1.0, ())
     text = "The company said that the plan was good, and the company said that it would act."
     assert score("公司说这个计划很好，公司说会行动起来。", Translation(text)) == (1.0, ())
+    # Placeholders kept in any order; a literal percentage is not one.
+    assert score("%(count)d 个文件在 {dir} 中。", Translation("In {dir}, %(count)d files.")) == (1.0, ())
+    assert score("增长了5%。", Translation("It grew by 5%.")) == (1.0, ())
     # Small numbers may be spelled out.
     assert score("我们有3个孩子和10本书。", Translation("We have three children and ten books.")) == (1.0, ())
 
