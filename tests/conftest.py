@@ -117,3 +117,50 @@ def check_outputs(out: Path) -> None:
         live = [e.msgid for e in polib.pofile(str(path)) if not e.obsolete]
         read = [u.source for u in po.pofile.parsefile(str(path)).units if not u.isheader() and not u.isobsolete()]
         assert read == live, path
+
+
+def omegat_translate(workdir: Path, sentences: list[str], memories: dict[str, Path]) -> list[str]:
+    """Translate ``sentences`` with OmegaT (headless), given TMX files in the
+    project's memory folders (``{"tm/auto": path}``); return its output.
+
+    The source file has one sentence per paragraph and OmegaT's own sentence
+    splitting is off: its default Chinese rules do not end sentences at
+    ASCII ". ", so on a raw document its segments would not be ours. What is
+    tested is that OmegaT imports the TMX and matches each unit exactly.
+    """
+    require_tool("omegat")
+    java = require_tool("java")
+    project = workdir / "omegat-project"
+    for folder in ("source", "target", "glossary", "omegat", "dictionary", *memories):
+        (project / folder).mkdir(parents=True)
+    (project / "omegat.project").write_text(_OMEGAT_PROJECT, encoding="utf-8")
+    (project / "source" / "doc.txt").write_text("\n\n".join(sentences) + "\n", encoding="utf-8")
+    for folder, tmx in memories.items():
+        shutil.copy(tmx, project / folder)
+    result = subprocess.run(
+        [java, "-Djava.awt.headless=true", "-jar", "/usr/share/omegat/OmegaT.jar", str(project),
+         "--mode=console-translate", "--quiet"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return (project / "target" / "doc.txt").read_text(encoding="utf-8").strip().split("\n\n")
+
+
+_OMEGAT_PROJECT = """\
+<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<omegat>
+  <project version="1.0">
+    <source_dir>__DEFAULT__</source_dir>
+    <target_dir>__DEFAULT__</target_dir>
+    <tm_dir>__DEFAULT__</tm_dir>
+    <glossary_dir>__DEFAULT__</glossary_dir>
+    <glossary_file>__DEFAULT__</glossary_file>
+    <dictionary_dir>__DEFAULT__</dictionary_dir>
+    <source_lang>zh-CN</source_lang>
+    <target_lang>en</target_lang>
+    <sentence_seg>false</sentence_seg>
+    <support_default_translations>true</support_default_translations>
+    <remove_tags>false</remove_tags>
+  </project>
+</omegat>
+"""

@@ -12,7 +12,7 @@ import polib
 import pytest
 from lxml import etree
 
-from conftest import ROOT, SAMPLE, TMX_DTD, require_tool, run_cli
+from conftest import ROOT, SAMPLE, TMX_DTD, omegat_translate, require_tool, run_cli
 from pipeline.segment import segment
 
 SAMPLE_SENTENCES = [s.text for s in segment(SAMPLE.read_text(encoding="utf-8"))]
@@ -132,51 +132,11 @@ def test_source_date_epoch_makes_runs_byte_identical(tiny_model, tmp_path):
 
 
 def test_omegat_fills_every_segment_from_the_tmx(sample_run, tmp_path):
-    """OmegaT, given our TMX as project memory (tm/auto), fills every segment.
-
-    The source file has one of our sentences per paragraph and OmegaT's own
-    sentence splitting is off: its default Chinese rules do not end sentences
-    at ASCII ". ", so on the raw document its segments are not ours. What is
-    tested is that OmegaT imports the TMX and matches each unit exactly.
-    """
-    require_tool("omegat")
-    java = require_tool("java")
+    """OmegaT, given our TMX as project memory (tm/auto), fills every segment."""
     out, _ = sample_run
-    project = tmp_path / "omegat-project"
-    for folder in ("source", "target", "tm/auto", "glossary", "omegat", "dictionary"):
-        (project / folder).mkdir(parents=True)
-    (project / "omegat.project").write_text(OMEGAT_PROJECT, encoding="utf-8")
-    (project / "source" / "doc.txt").write_text("\n\n".join(SAMPLE_SENTENCES) + "\n", encoding="utf-8")
-    shutil.copy(out / "xiaomi-ecosystem-interview.zh.tmx", project / "tm" / "auto")
-    result = subprocess.run(
-        [java, "-Djava.awt.headless=true", "-jar", "/usr/share/omegat/OmegaT.jar", str(project),
-         "--mode=console-translate", "--quiet"],
-        capture_output=True, text=True, timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    translated = (project / "target" / "doc.txt").read_text(encoding="utf-8").strip().split("\n\n")
+    translated = omegat_translate(tmp_path, SAMPLE_SENTENCES, {"tm/auto": out / "xiaomi-ecosystem-interview.zh.tmx"})
     units = {u["zh-CN"]: u["en"] for u in tmx_units(out / "xiaomi-ecosystem-interview.zh.tmx")}
     assert translated == [units[s] for s in SAMPLE_SENTENCES]
-
-
-OMEGAT_PROJECT = """\
-<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<omegat>
-  <project version="1.0">
-    <source_dir>__DEFAULT__</source_dir>
-    <target_dir>__DEFAULT__</target_dir>
-    <tm_dir>__DEFAULT__</tm_dir>
-    <glossary_dir>__DEFAULT__</glossary_dir>
-    <glossary_file>__DEFAULT__</glossary_file>
-    <dictionary_dir>__DEFAULT__</dictionary_dir>
-    <source_lang>zh-CN</source_lang>
-    <target_lang>en</target_lang>
-    <sentence_seg>false</sentence_seg>
-    <support_default_translations>true</support_default_translations>
-    <remove_tags>false</remove_tags>
-  </project>
-</omegat>
-"""
 
 
 def test_segment_command_prints_sentences_and_paragraph_breaks():

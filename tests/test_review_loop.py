@@ -4,7 +4,7 @@ import polib
 import pytest
 from lxml import etree
 
-from conftest import check_outputs, run_cli
+from conftest import check_outputs, omegat_translate, run_cli
 from pipeline.memory import TranslationMemory
 from pipeline.run import run
 
@@ -91,6 +91,10 @@ def test_review_rerun_reuse_export_and_import(tiny_model, tmp_path, isolated_mem
         return [(s, a.target, a.approved, a.translator) for s, a in TranslationMemory(path).approved()]
 
     assert contents(other) == contents(isolated_memory)  # who approved what, and when
+
+    # OmegaT, with the approved memory in tm/auto, inserts the approved translations.
+    assert omegat_translate(tmp_path, ["第三句。", "第一句。"], {"tm/auto": exported}) == [
+        "The third.", "The first sentence."]
 
     # The run's own TMX holds drafts: importing it adds only the approved units.
     result = run_cli("import-tmx", out / "a.tmx", "--tm", tmp_path / "third.sqlite")
