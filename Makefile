@@ -96,11 +96,12 @@ bench-align:
 bench-translate:
 	$(PYTHON) benchmarks/bench_translate.py --data $(MAC_DEV)
 
-# Removes what is generated, not what a person may have edited: the PO
-# files stay, so `make clean && make` retranslates everything and still
-# keeps the reviewers' approved entries.
+# Removes what is generated (and temporary files a killed run left), not
+# what a person may have edited: the PO files and the translation memory
+# stay, so `make clean && make` retranslates everything and still keeps the
+# reviewers' approved entries.
 clean:
-	rm -f $(OUT)/*.tmx $(MODEL_STAMP)
+	rm -f $(OUT)/*.tmx $(OUT)/.*.tmp $(MODEL_STAMP)
 	@ls $(OUT)/*.po >/dev/null 2>&1 && echo "kept $(OUT)/*.po: they may hold reviewed work; delete them by hand" || true
 
 help:
