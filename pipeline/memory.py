@@ -6,10 +6,13 @@ merges, ``import-po`` from any) and from TMX files of other tools
 (``import-tmx``). ``run`` gives a sentence found here its approved
 translation instead of sending it to the model, in every document.
 
-Sentences are matched exactly, up to Unicode compatibility forms and spacing
-(``，`` and ``,``, full-width and ASCII digits, runs of spaces): what a CAT
-tool calls a 100% match. A sentence approved with different translations
-keeps them all; the latest approval is the one used and exported.
+Sentences are matched exactly, up to full-width and half-width forms and
+spacing (``，`` and ``,``, ``２０２６`` and ``2026``, runs of spaces): what a
+CAT tool calls a 100% match. A sentence approved with different
+translations keeps them all; the latest approval is the one used and
+exported. Approving a translation the memory already holds (as a PO does
+each run for entries the memory filled in) changes nothing, so a stale copy
+in one file never outranks a later correction in another.
 
 The memory also remembers each machine draft it saw written into a PO file,
 so that a later run can tell a draft nobody touched (refreshed when the
@@ -32,15 +35,15 @@ MEMORY_ENV_VAR = "ZHEN_TM"
 DEFAULT_MEMORY = "zhen-tm.sqlite"
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS approved (
+CREATE TABLE IF NOT EXISTS approved (  -- with a rowid: the order learned breaks ties of date
     key TEXT NOT NULL,         -- the source sentence, normalised for matching
     source TEXT NOT NULL,      -- as it was approved
     target TEXT NOT NULL,
-    origin TEXT NOT NULL,      -- the file it was approved in or imported from
+    origin TEXT NOT NULL,      -- the file it was first approved in or imported from
     translator TEXT NOT NULL,  -- who approved it, when known
     approved TEXT NOT NULL,    -- when: ISO 8601, UTC (sorts as text)
     PRIMARY KEY (key, target)
-) WITHOUT ROWID;
+);
 CREATE TABLE IF NOT EXISTS drafts (
     key TEXT NOT NULL,
     target TEXT NOT NULL,      -- a machine translation written into a PO file as fuzzy
@@ -48,11 +51,11 @@ CREATE TABLE IF NOT EXISTS drafts (
 ) WITHOUT ROWID;
 """
 
-# Latest approval per sentence.
-_LATEST = """
-SELECT source, target, origin, translator, max(approved) FROM approved
-WHERE key = ? GROUP BY key
-"""
+_COLUMNS = "source, target, origin, translator, approved"
+_NEWEST_FIRST = "ORDER BY approved DESC, rowid DESC"
+# Only full-width and half-width forms fold together: NFKC would also make
+# "10²" and "102", or "①" and "1", the same sentence.
+_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
 
 def default_memory_path() -> Path:
@@ -62,7 +65,7 @@ def default_memory_path() -> Path:
 
 def match_key(source: str) -> str:
     """What two sentences must share to be the same sentence."""
-    return " ".join(unicodedata.normalize("NFKC", source).split())
+    return " ".join(unicodedata.normalize("NFC", source).translate(_WIDTH).split())
 
 
 class TranslationMemory:
@@ -74,29 +77,33 @@ class TranslationMemory:
     def lookup(self, sources: Iterable[str]) -> dict[str, Approval]:
         """The latest approved translation of each of ``sources`` that has one."""
         found = {}
+        query = f"SELECT {_COLUMNS} FROM approved WHERE key = ? {_NEWEST_FIRST} LIMIT 1"
         with self._errors("read"):
             for source in dict.fromkeys(sources):
-                row = self.db.execute(_LATEST, (match_key(source),)).fetchone()
+                row = self.db.execute(query, (match_key(source),)).fetchone()
                 if row:
                     found[source] = _approval(*row[1:])
         return found
 
+    def find(self, source: str, target: str) -> Approval | None:
+        """The memory's record of approving ``target`` for ``source``, if any."""
+        query = f"SELECT {_COLUMNS} FROM approved WHERE key = ? AND target = ?"
+        with self._errors("read"):
+            row = self.db.execute(query, (match_key(source), target)).fetchone()
+        return _approval(*row[1:]) if row else None
+
     def learn(self, approvals: Iterable[tuple[str, Approval]]) -> int:
-        """Store approved translations, all or none; return how many were new."""
+        """Store approved translations, all or none; return how many were new
+        (a translation already approved for its sentence is not)."""
         rows = [
             (match_key(source), source, a.target, a.origin, a.translator, _iso(a.approved))
             for source, a in approvals
             if match_key(source) and a.target.strip()
         ]
+        before = self.db.total_changes
         with self._errors("write to"), store.transaction(self.db) as cursor:
-            before = self._count(cursor)
-            # A translation approved again keeps its first origin and its latest date.
-            cursor.executemany(
-                "INSERT INTO approved VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key, target) "
-                "DO UPDATE SET approved = max(approved, excluded.approved)",
-                rows,
-            )
-            return self._count(cursor) - before
+            cursor.executemany(f"INSERT OR IGNORE INTO approved (key, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", rows)
+        return self.db.total_changes - before
 
     def remember_drafts(self, drafts: Iterable[tuple[str, str]]) -> None:
         """Record ``(source, machine translation)`` pairs about to be written as fuzzy."""
@@ -112,17 +119,15 @@ class TranslationMemory:
 
     def approved(self) -> list[tuple[str, Approval]]:
         """Every sentence's latest approved translation, in source order."""
-        query = "SELECT source, target, origin, translator, max(approved) FROM approved GROUP BY key ORDER BY key"
+        query = (f"SELECT {_COLUMNS} FROM (SELECT *, row_number() OVER (PARTITION BY key {_NEWEST_FIRST}) AS n "
+                 "FROM approved) WHERE n = 1 ORDER BY key")
         with self._errors("read"):
             return [(row[0], _approval(*row[1:])) for row in self.db.execute(query)]
 
     def __len__(self) -> int:
+        """How many sentences have an approved translation."""
         with self._errors("read"):
-            return self._count(self.db)
-
-    @staticmethod
-    def _count(db) -> int:
-        return db.execute("SELECT count(DISTINCT key) FROM approved").fetchone()[0]
+            return self.db.execute("SELECT count(DISTINCT key) FROM approved").fetchone()[0]
 
     def _errors(self, doing: str):
         return store.errors_as(f"cannot {doing} the translation memory {self.path}")
@@ -136,6 +141,9 @@ class NoMemory:
 
     def learn(self, approvals: Iterable[tuple[str, Approval]]) -> int:
         return 0
+
+    def find(self, source: str, target: str) -> Approval | None:
+        return None
 
     def remember_drafts(self, drafts: Iterable[tuple[str, str]]) -> None:
         pass

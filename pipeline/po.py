@@ -32,7 +32,8 @@ from .textio import atomic_write, clean_segment
 
 # Header fields zhen owns; on a rerun the others keep what the reviewer's
 # editor set (Last-Translator, PO-Revision-Date, Language, X-Poedit-*, ...).
-_GENERATED_FIELDS = ("POT-Creation-Date", "X-Generator")
+# The file is always written in UTF-8, so its charset is zhen's to declare.
+_GENERATED_FIELDS = ("POT-Creation-Date", "X-Generator", "Content-Type", "Content-Transfer-Encoding")
 
 
 def write_po(
@@ -41,8 +42,9 @@ def write_po(
     provenance: Provenance,
     source_path: str,
     memory: TranslationMemory | NoMemory = NoMemory(),
-) -> None:
-    """Write ``units`` to ``path`` atomically, merged with the reviewer's file there.
+) -> polib.POFile:
+    """Write ``units`` to ``path`` atomically, merged with the reviewer's file
+    there; return what was written.
 
     The file is read again just before it is replaced, so an edit saved
     while the model was translating is merged too.
@@ -54,6 +56,7 @@ def write_po(
     if previous is not None:
         keep_reviewed(po, previous, memory.is_machine_draft)
     atomic_write(path, str(po).encode("utf-8"))
+    return po
 
 
 def po_file(units: Sequence[Unit], provenance: Provenance, source_path: str) -> polib.POFile:
@@ -102,25 +105,28 @@ def keep_reviewed(po: polib.POFile, previous: polib.POFile, is_machine_draft=lam
     - An approved entry (translated, not fuzzy) keeps its translation and flags.
     - A fuzzy entry whose translation a person edited (it is not a draft zhen
       wrote: ``is_machine_draft``) keeps the edit, still fuzzy, with the new
-      machine translation in the comment; an untouched draft is refreshed.
+      suggestion in the comment; an untouched draft is refreshed.
     - Every entry keeps the reviewer's own comments (``# ...``).
-    - A translated entry whose sentence left the document becomes obsolete
-      (``#~``); one that comes back is revived.
+    - An entry with a translation that has no counterpart in the fresh file
+      (its sentence left the document; or an entry zhen never writes, with a
+      context or plural forms) becomes obsolete (``#~``); one whose sentence
+      comes back is revived.
     - The header is the reviewer's, but for the fields zhen owns.
     """
-    current = {entry.msgid: entry for entry in po}
-    for old in _one_per_msgid(previous):
-        entry = current.get(old.msgid)
+    current = {_identity(entry): entry for entry in po}
+    for old in _one_per_entry(previous):
+        entry = current.get(_identity(old))
         if entry is None:
-            if old.msgstr:
+            if old.msgstr or any(old.msgstr_plural.values()):
                 old.obsolete = True
                 po.append(old)
             continue
         entry.tcomment = old.tcomment
         if _approved(old):
+            if entry.fuzzy or entry.msgstr != old.msgstr:  # else the memory's note says where it was approved
+                entry.comment = "Reviewed translation, kept across runs"
             entry.msgstr = old.msgstr
             entry.flags = list(old.flags)
-            entry.comment = "Reviewed translation, kept across runs"
         elif old.msgstr and old.msgstr != entry.msgstr and not is_machine_draft(old.msgid, old.msgstr):
             suggestion = entry.msgstr
             entry.msgstr = old.msgstr
@@ -140,9 +146,19 @@ def approved_entries(po: polib.POFile, path: str | Path) -> list[tuple[str, Appr
         translator = ""
     return [
         (entry.msgid, Approval(clean_segment(entry.msgstr), str(path), when, clean_segment(translator)))
-        for entry in po
-        if _approved(entry) and clean_segment(entry.msgid)
+        for entry in _one_per_entry(po)
+        if _approved(entry) and entry.msgctxt is None and clean_segment(entry.msgid)
     ]
+
+
+def edited_drafts(po: polib.POFile, is_machine_draft) -> set[str]:
+    """The msgids of fuzzy entries whose text a person wrote or un-approved:
+    the reviewer is working on them, so the memory must not overrule them."""
+    return {
+        entry.msgid
+        for entry in _one_per_entry(po)
+        if entry.fuzzy and entry.msgstr and entry.msgctxt is None and not is_machine_draft(entry.msgid, entry.msgstr)
+    }
 
 
 def _revision_date(po: polib.POFile, path: Path) -> datetime:
@@ -154,18 +170,25 @@ def _revision_date(po: polib.POFile, path: Path) -> datetime:
         return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
 
 
-def _one_per_msgid(entries: polib.POFile) -> list[polib.POEntry]:
-    """A hand-edited file may repeat a msgid (msgfmt rejects that); keep one,
-    an approved one if there is one, noting any other approved translation
-    in its comments so that nothing a reviewer wrote is lost."""
-    chosen: dict[str, polib.POEntry] = {}
-    for entry in entries:
-        kept = chosen.get(entry.msgid)
+def _identity(entry: polib.POEntry) -> tuple:
+    """What makes two entries the same entry for gettext."""
+    return entry.msgctxt, entry.msgid, entry.msgid_plural
+
+
+def _one_per_entry(entries: polib.POFile) -> list[polib.POEntry]:
+    """A hand-edited file may repeat an entry (msgfmt rejects that), or hold an
+    obsolete copy of a live one; keep one, an approved one if there is one
+    (live before obsolete), noting any other approved translation in its
+    comments so that nothing a reviewer wrote is lost."""
+    chosen: dict[tuple, polib.POEntry] = {}
+    for entry in sorted(entries, key=lambda e: e.obsolete):  # stable: file order otherwise
+        kept = chosen.get(_identity(entry))
         if kept is None or (_approved(entry) and not _approved(kept)):
-            chosen[entry.msgid] = entry
+            chosen[_identity(entry)] = entry
         elif _approved(entry) and entry.msgstr != kept.msgstr:
             note = f"Also approved in a duplicate entry: {entry.msgstr}"
-            kept.tcomment = f"{kept.tcomment}\n{note}" if kept.tcomment else note
+            if note not in kept.tcomment:
+                kept.tcomment = f"{kept.tcomment}\n{note}" if kept.tcomment else note
     return list(chosen.values())
 
 

@@ -10,14 +10,16 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .data import Approval, Document, Pair, Provenance, Sentence, Translation
+import polib
+
+from .data import Approval, Document, Pair, Provenance, Sentence, Translation, Unit
 from .errors import ZhenError
 from .memory import NoMemory, TranslationMemory, match_key
-from .po import approved_entries, read_existing, write_po
+from .po import approved_entries, edited_drafts, read_existing, write_po
 from .score import group_units, pair_and_score
 from .segment import segment
 from .textio import check_writable, read_document
@@ -67,15 +69,14 @@ def run(
     documents = [read_document(path, encoding) for path in inputs]
     _check_distinct_names(documents, out_dir)
     _make_writable_dir(out_dir)
-    reviewed = {}
+    reviews = {}
     for document in documents:
         outputs = output_paths(document, out_dir)
         check_writable(outputs.tmx)
         check_writable(outputs.po)
-        previous = read_existing(outputs.po)
-        reviewed[document.path] = approved_entries(previous, outputs.po) if previous else []
-    _learn(memory, [approval for approvals in reviewed.values() for approval in approvals])
-    plans = [plan(document, memory, reviewed[document.path]) for document in documents]
+        reviews[document.path] = Review.of(read_existing(outputs.po), outputs.po, memory)
+    _learn(memory, [approval for review in reviews.values() for approval in review.approved])
+    plans = [plan(document, memory, reviews[document.path]) for document in documents]
     for long in (p for p in plans if len(p.sentences) > LONG_DOCUMENT):  # a sign of life before the model
         log.info(
             "%s: %d sentences, %d distinct: %d approved in the translation memory, %d for the model",
@@ -92,8 +93,22 @@ def run(
 
 
 @dataclass(frozen=True)
+class Review:
+    """What a reviewer did in a document's existing PO file."""
+
+    approved: list[tuple[str, Approval]]  # (source, approval) of the entries they approved
+    in_progress: set[str]  # sources of fuzzy entries they edited or un-approved
+
+    @classmethod
+    def of(cls, po: polib.POFile | None, path: Path, memory: TranslationMemory | NoMemory) -> Review:
+        if po is None:
+            return cls([], set())
+        return cls(approved_entries(po, path), edited_drafts(po, memory.is_machine_draft))
+
+
+@dataclass(frozen=True)
 class Plan:
-    """A segmented document, and what the translation memory has for it."""
+    """A segmented document, and the approved translations it gets instead of the model's."""
 
     document: Document
     sentences: list[Sentence]
@@ -101,23 +116,30 @@ class Plan:
     to_translate: list[str]  # the distinct sentences that need the model
 
 
-def plan(document: Document, memory: TranslationMemory | NoMemory, reviewed: Sequence[tuple[str, Approval]] = ()) -> Plan:
-    """Segment ``document`` and look its sentences up in the memory; the
-    document's own reviewed PO comes first, so that its PO and TMX agree."""
+def plan(document: Document, memory: TranslationMemory | NoMemory, review: Review = Review([], set())) -> Plan:
+    """Segment ``document`` and look its sentences up in the memory. The
+    document's own PO comes first: its approved entries stay (dated and
+    attributed as the memory first recorded them), and an entry its reviewer
+    is still working on is not overruled by an approval from elsewhere."""
     sentences = segment(document.text, "zh")
     distinct = list(dict.fromkeys(s.text for s in sentences))
-    approvals = memory.lookup(distinct)
-    own = {match_key(source): approval for source, approval in reviewed}
+    busy = {match_key(source) for source in review.in_progress}
+    approvals = {text: a for text, a in memory.lookup(distinct).items() if match_key(text) not in busy}
+    own = {match_key(source): memory.find(source, a.target) or a for source, a in review.approved}
     approvals.update((text, own[match_key(text)]) for text in distinct if match_key(text) in own)
     return Plan(document, sentences, approvals, [text for text in distinct if text not in approvals])
 
 
 def translate(document_plan: Plan, translator: Translator | None, progress: bool | None = None) -> list[Pair]:
     """Each sentence's approved translation, else the model's, scored."""
-    done = {text: Translation(a.target, approval=a) for text, a in document_plan.approvals.items()}
+    done = {text: _approved(a) for text, a in document_plan.approvals.items()}
     if document_plan.to_translate:
         done.update(zip(document_plan.to_translate, translator.translate(document_plan.to_translate, progress)))
     return pair_and_score(document_plan.sentences, [done[s.text] for s in document_plan.sentences])
+
+
+def _approved(approval: Approval) -> Translation:
+    return Translation(approval.target, approval=approval)
 
 
 def _learn(memory: TranslationMemory | NoMemory, approvals: list[tuple[str, Approval]]) -> None:
@@ -133,7 +155,12 @@ def write_outputs(
     units = group_units(pairs, document.path)
     outputs = output_paths(document, out_dir)
     # The PO first: if a reviewed PO there cannot be read, nothing is written.
-    write_po(units, outputs.po, provenance, document.path, memory)
+    written = write_po(units, outputs.po, provenance, document.path, memory)
+    # An approval saved while the model was translating is in the merged PO:
+    # the memory learns it, and the TMX says it too.
+    approved = approved_entries(written, outputs.po)
+    _learn(memory, approved)
+    units = _with_approvals(units, approved, memory)
     write_tmx(units, outputs.tmx, provenance)
     low = sum(unit.confidence < LOW_CONFIDENCE for unit in units)
     approved = sum(unit.approval is not None for unit in units)
@@ -146,6 +173,21 @@ def write_outputs(
         document.path, decoded, len(pairs), len(units), low, from_memory, outputs.tmx, outputs.po,
     )
     return outputs
+
+
+def _with_approvals(
+    units: list[Unit], approved: list[tuple[str, Approval]], memory: TranslationMemory | NoMemory,
+) -> list[Unit]:
+    """``units``, each carrying the PO's approved translation of its sentence, if any."""
+    by_key = {match_key(source): approval for source, approval in approved}
+    updated = []
+    for unit in units:
+        approval = by_key.get(match_key(unit.source))
+        if approval is not None and (unit.approval is None or unit.approval.target != approval.target):
+            approval = memory.find(unit.source, approval.target) or approval
+            unit = replace(unit, target=approval.target, approval=approval, confidence=1.0, warnings=(), logprob=None)
+        updated.append(unit)
+    return updated
 
 
 def creation_time() -> datetime:

@@ -62,8 +62,8 @@ def tmx_bytes(units: Sequence[Unit], provenance: Provenance) -> bytes:
             _prop(tu, "x-zhen-confidence", f"{unit.confidence:.3f}")
             _prop(tu, ORIGIN, "alignment" if unit.aligned else MACHINE_TRANSLATION)
             _prop(tu, "x-zhen-model", provenance.model)
-        if unit.logprob is not None and unit.approval is None:
-            _prop(tu, "x-zhen-logprob", f"{unit.logprob:.3f}")
+            if unit.logprob is not None:
+                _prop(tu, "x-zhen-logprob", f"{unit.logprob:.3f}")
         if unit.copied:
             etree.SubElement(tu, "note").text = "copied from the source: it has no Chinese to translate"
         for warning in unit.warnings:
@@ -162,7 +162,7 @@ def _read_unit(tu: etree._Element, origin: str, fallback_date: datetime, found: 
         found.other_languages += 1
     elif not segments["zh"][1] or not segments["en"][1]:
         found.empty += 1
-    elif not _approved(tu):
+    elif not _marked_approved(tu):
         found.drafts += 1
     else:
         target_tuv = segments["en"][0]
@@ -181,7 +181,8 @@ def _forget(tu: etree._Element) -> None:
         del body[0]
 
 
-def _approved(tu: etree._Element) -> bool:
+def _marked_approved(tu: etree._Element) -> bool:
+    """Not marked as a draft, a rejected translation or machine output."""
     props = {prop.get("type", ""): (prop.text or "").strip() for prop in _children(tu, "prop")}
     if props.get(CONFIRMATION_LEVEL, "").lower() in _NOT_APPROVED:
         return False

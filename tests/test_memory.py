@@ -25,18 +25,38 @@ def test_learns_and_finds_approved_translations(tmp_path):
 
 
 def test_matches_up_to_width_and_spacing_only():
-    assert match_key("你好，世界！ ２０２６年") == match_key("你好,世界!  2026年")
+    assert match_key("你好，世界！\u3000２０２６年") == match_key("你好,世界!  2026年")
     assert match_key("你好，世界。") != match_key("你好，世界！")
+    # Compatibility forms that change what the sentence says stay apart.
+    for a, b in [("面积10²米。", "面积102米。"), ("第①条", "第1条"), ("Ⅱ期", "II期"), ("㎡", "m2")]:
+        assert match_key(a) != match_key(b)
+
+
+def test_approving_again_what_the_memory_holds_changes_nothing(tmp_path):
+    memory = TranslationMemory(tmp_path / "tm.sqlite")
+    memory.learn([("第一句。", approval("Old.", MONDAY))])
+    memory.learn([("第一句。", approval("Corrected.", TUESDAY, "out/b.po"))])
+    later = datetime(2026, 11, 25, tzinfo=timezone.utc)
+    assert memory.learn([("第一句。", approval("Old.", later, "out/c.po"))]) == 0  # a stale copy
+    assert memory.lookup(["第一句。"])["第一句。"].target == "Corrected."
+    assert memory.find("第一句。", "Old.") == approval("Old.", MONDAY)
+
+
+def test_of_two_approvals_on_the_same_date_the_one_learned_last_wins(tmp_path):
+    memory = TranslationMemory(tmp_path / "tm.sqlite")
+    memory.learn([("第一句。", approval("We go."))])
+    memory.learn([("第一句。", approval("Off we go."))])
+    assert memory.lookup(["第一句。"])["第一句。"].target == "Off we go."
+    assert [a.target for _, a in memory.approved()] == ["Off we go."]
 
 
 def test_the_latest_approval_wins_and_earlier_ones_are_kept(tmp_path):
     memory = TranslationMemory(tmp_path / "tm.sqlite")
     memory.learn([("第一句。", approval("Newer.", TUESDAY, "out/b.po"))])
-    memory.learn([("第一句。", approval("Older.", MONDAY))])
+    memory.learn([("第一句。", approval("Older.", MONDAY))])  # learned later, approved earlier
     assert memory.lookup(["第一句。"])["第一句。"].target == "Newer."
     assert [a.target for _, a in memory.approved()] == ["Newer."]
-    rows = memory.db.execute("SELECT target FROM approved ORDER BY approved").fetchall()
-    assert rows == [("Older.",), ("Newer.",)]
+    assert memory.find("第一句。", "Older.") == approval("Older.", MONDAY)
 
 
 def test_survives_reopening_and_a_failed_batch_adds_nothing(tmp_path):

@@ -161,3 +161,106 @@ def test_no_tm_neither_reads_nor_writes_the_memory(tiny_model, tmp_path, isolate
 def test_import_of_a_missing_file_is_a_one_line_error(tmp_path, command):
     result = run_cli(command, tmp_path / "nothing.xml")
     assert result.returncode == 1 and result.stderr.decode().startswith("zhen: error: cannot read ")
+
+
+def run_docs(tiny_model, out, *docs):
+    result = run_cli("run", *docs, "--out", out, "--model", tiny_model)
+    assert result.returncode == 0, result.stderr.decode()
+
+
+def approve(path, msgid, msgstr, saved):
+    po = polib.pofile(str(path))
+    po.find(msgid).msgstr = msgstr
+    po.find(msgid).flags = []
+    po.metadata["PO-Revision-Date"] = saved
+    po.save()
+
+
+def test_a_correction_outranks_stale_copies_in_other_files(tiny_model, tmp_path):
+    """doc2 holds a copy of an approval the memory gave it; correcting the
+    approval in doc1 must win, even after doc2 is saved again later."""
+    out, docs = tmp_path / "out", []
+    for name in ("doc1", "doc2"):
+        docs.append(tmp_path / f"{name}.txt")
+        docs[-1].write_text("甲句。乙句。", encoding="utf-8")
+    run_docs(tiny_model, out, docs[0])
+    approve(out / "doc1.po", "甲句。", "Wrong.", "2026-01-01 09:00+0000")
+    run_docs(tiny_model, out, *docs)
+    assert polib.pofile(str(out / "doc2.po")).find("甲句。").msgstr == "Wrong."
+    approve(out / "doc1.po", "甲句。", "Right.", "2026-02-01 09:00+0000")
+    approve(out / "doc2.po", "乙句。", "B.", "2026-03-01 09:00+0000")  # doc2 saved later
+    run_docs(tiny_model, out, *docs)
+    (tmp_path / "doc3.txt").write_text("甲句。", encoding="utf-8")
+    run_docs(tiny_model, out, tmp_path / "doc3.txt")
+    assert polib.pofile(str(out / "doc3.po")).find("甲句。").msgstr == "Right."
+    # doc2 keeps its own approved entry, and its TMX says where it was approved.
+    assert polib.pofile(str(out / "doc2.po")).find("甲句。").msgstr == "Wrong."
+    assert "Approved in " + str(out / "doc1.po") in (out / "doc2.tmx").read_text(encoding="utf-8")
+
+
+def test_a_reviewer_can_take_an_approval_back(tiny_model, tmp_path):
+    doc, out = tmp_path / "doc.txt", tmp_path / "out"
+    doc.write_text("甲句。", encoding="utf-8")
+    run_docs(tiny_model, out, doc)
+    approve(out / "doc.po", "甲句。", "First try.", "2026-01-01 09:00+0000")
+    run_docs(tiny_model, out, doc)
+    po = polib.pofile(str(out / "doc.po"))
+    po.find("甲句。").flags = ["fuzzy"]  # not sure after all
+    po.save()
+    run_docs(tiny_model, out, doc)
+    entry = polib.pofile(str(out / "doc.po")).find("甲句。")
+    assert (entry.msgstr, entry.fuzzy) == ("First try.", True)
+    assert units(out / "doc.tmx")[0][2] == "Draft"
+
+
+def test_an_approval_saved_while_the_model_translates_is_learned_and_marked(translators, tmp_path):
+    memory, out = TranslationMemory(tmp_path / "tm.sqlite"), tmp_path / "out"
+    doc = tmp_path / "doc.txt"
+    doc.write_text("甲。乙。", encoding="utf-8")
+    run([doc], out, lambda: translators["ctranslate2"], memory)
+    doc.write_text("甲。乙。丙。", encoding="utf-8")
+
+    class ReviewerSavesMeanwhile(Recording):
+        def translate(self, sentences, progress=None):
+            approve(out / "doc.po", "甲。", "A.", "2026-11-26 10:00+0000")
+            return super().translate(sentences, progress)
+
+    run([doc], out, lambda: ReviewerSavesMeanwhile(translators["ctranslate2"]), memory)
+    assert polib.pofile(str(out / "doc.po")).find("甲。").msgstr == "A."
+    assert [u[1:3] for u in units(out / "doc.tmx") if u[0] == "甲。"] == [("A.", "ApprovedTranslation")]
+    assert memory.lookup(["甲。"])["甲。"].target == "A."
+
+
+def test_entries_zhen_never_writes_are_kept_and_not_learned(tiny_model, tmp_path, isolated_memory):
+    """An entry with a context or plural forms, added by hand or by another
+    tool, is not a sentence of the document: it is kept (obsolete), not learned."""
+    doc, out = tmp_path / "doc.txt", tmp_path / "out"
+    doc.write_text("公园。", encoding="utf-8")
+    run_docs(tiny_model, out, doc)
+    path = out / "doc.po"
+    path.write_text(path.read_text(encoding="utf-8") + (
+        '\nmsgctxt "menu"\nmsgid "公园。"\nmsgstr "Park trip"\n'
+        '\nmsgid "一个文件"\nmsgid_plural "%d 个文件"\nmsgstr[0] "one file"\nmsgstr[1] "%d files"\n'
+    ), encoding="utf-8")
+    run_docs(tiny_model, out, doc)
+    po = polib.pofile(str(path))
+    assert po.find("公园。").fuzzy  # the live entry is still the machine draft
+    kept = {(e.msgctxt, e.msgid): e for e in po.obsolete_entries()}
+    assert kept[("menu", "公园。")].msgstr == "Park trip"
+    assert kept[(None, "一个文件")].msgstr_plural == {0: "one file", 1: "%d files"}
+    assert TranslationMemory(isolated_memory).approved() == []
+    check_outputs(out)
+
+
+def test_a_legacy_charset_po_is_rewritten_as_what_it_is(tiny_model, tmp_path):
+    doc, out = tmp_path / "doc.txt", tmp_path / "out"
+    doc.write_text("甲句。", encoding="utf-8")
+    out.mkdir()
+    (out / "doc.po").write_bytes(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=GBK\\n"\n"Language: en\\n"\n\n'
+        'msgid "甲句。"\nmsgstr "Sentence A。"\n'.encode("gbk"))
+    run_docs(tiny_model, out, doc)
+    po = polib.pofile(str(out / "doc.po"))
+    assert po.metadata["Content-Type"] == "text/plain; charset=UTF-8"
+    assert po.find("甲句。").msgstr == "Sentence A。"
+    check_outputs(out)
