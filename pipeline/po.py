@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from difflib import SequenceMatcher
 from pathlib import Path
 
 import polib
@@ -32,6 +34,13 @@ from .textio import atomic_write, clean_segment
 
 # Header fields zhen owns; on a rerun the others keep what the reviewer's
 # editor set (Last-Translator, PO-Revision-Date, Language, X-Poedit-*, ...).
+# An edited sentence this alike (difflib's ratio) to a vanished one gets its
+# reviewed translation as a fuzzy suggestion; the few most similar by shared
+# character pairs are compared. Higher than msgmerge's 0.6: a Chinese
+# character carries more than a letter (第三句 and 第五句 are 0.75 alike).
+FUZZY_MATCH = 0.8
+_FUZZY_CANDIDATES = 5
+
 # The file is always written in UTF-8, so its charset is zhen's to declare.
 _GENERATED_FIELDS = ("POT-Creation-Date", "X-Generator", "Content-Type", "Content-Transfer-Encoding")
 
@@ -110,16 +119,18 @@ def keep_reviewed(po: polib.POFile, previous: polib.POFile, is_machine_draft=lam
     - An entry with a translation that has no counterpart in the fresh file
       (its sentence left the document; or an entry zhen never writes, with a
       context or plural forms) becomes obsolete (``#~``); one whose sentence
-      comes back is revived.
+      comes back is revived. A new sentence much like one that left (an
+      edit of it) gets the old one's reviewed translation, fuzzy, with the
+      old msgid as ``#|``.
     - The header is the reviewer's, but for the fields zhen owns.
     """
     current = {_identity(entry): entry for entry in po}
+    vanished = []
     for old in _one_per_entry(previous):
-        entry = current.get(_identity(old))
+        entry = current.pop(_identity(old), None)
         if entry is None:
             if old.msgstr or any(old.msgstr_plural.values()):
-                old.obsolete = True
-                po.append(old)
+                vanished.append(old)
             continue
         entry.tcomment = old.tcomment
         if _approved(old):
@@ -132,9 +143,49 @@ def keep_reviewed(po: polib.POFile, previous: polib.POFile, is_machine_draft=lam
             entry.msgstr = old.msgstr
             entry.flags = list(dict.fromkeys(["fuzzy", *old.flags]))
             entry.comment = f"{entry.comment}\nYour edit is kept, not yet approved. The new suggestion: {suggestion}"
+    drafts = [entry for entry in current.values() if entry.fuzzy]  # new sentences, not in the memory
+    vanished = _offer_earlier_versions(drafts, vanished, is_machine_draft)
+    for old in vanished:
+        old.obsolete = True
+        po.append(old)
     ours = {field: po.metadata[field] for field in _GENERATED_FIELDS}
     po.metadata = {**po.metadata, **previous.metadata, **ours}
     po.header = previous.header or po.header
+
+
+def _offer_earlier_versions(new: list[polib.POEntry], vanished: list[polib.POEntry], is_machine_draft) -> list[polib.POEntry]:
+    """Give a new sentence the reviewed translation of the sentence it was
+    edited from, as msgmerge does: fuzzy, with the old msgid as ``#|``
+    (Poedit shows the difference). Return the vanished entries not used.
+
+    Only a person's work is offered (approved or edited entries); what the
+    model wrote for the old sentence is worth less than its draft for the new one.
+    """
+    reviewed = [old for old in vanished if old.msgctxt is None and not old.msgid_plural and old.msgstr
+                and not is_machine_draft(old.msgid, old.msgstr)]
+    index: dict[str, list[int]] = {}
+    for number, old in enumerate(reviewed):
+        for gram in _bigrams(old.msgid):
+            index.setdefault(gram, []).append(number)
+    used = set()
+    for entry in new:
+        shared = Counter(n for gram in _bigrams(entry.msgid) for n in index.get(gram, ()) if n not in used)
+        scored = [(SequenceMatcher(None, reviewed[n].msgid, entry.msgid).ratio(), n)
+                  for n, _ in shared.most_common(_FUZZY_CANDIDATES)]
+        ratio, best = max(scored, default=(0.0, -1))
+        if ratio < FUZZY_MATCH:
+            continue
+        used.add(best)
+        old = reviewed[best]
+        entry.comment = (f"{entry.comment}\nCheck: the sentence changed; this is the reviewed translation of "
+                         f"its earlier version ({ratio:.0%} alike). The new suggestion: {entry.msgstr}")
+        entry.msgstr, entry.previous_msgid, entry.tcomment = old.msgstr, old.msgid, old.tcomment
+        entry.flags = list(dict.fromkeys(["fuzzy", *entry.flags]))
+    return [old for old in vanished if not any(old is reviewed[n] for n in used)]
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i:i + 2] for i in range(len(text) - 1)}
 
 
 def approved_entries(po: polib.POFile, path: str | Path) -> list[tuple[str, Approval]]:

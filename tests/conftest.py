@@ -41,13 +41,14 @@ def tiny_model(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session", autouse=True)
 def isolated_caches(tmp_path_factory):
-    """The translation cache and converted models of a test session live in a
-    temporary directory (and CLI subprocesses inherit it), never in ~/.cache
-    or the project's models/."""
+    """The translation cache, converted models and translation memory of a
+    test session live in a temporary directory (and CLI subprocesses inherit
+    it), never in ~/.cache, the project's models/ or the working directory."""
     root = tmp_path_factory.mktemp("zhen-state")
-    saved = {key: os.environ.get(key) for key in ("ZHEN_CACHE", "ZHEN_MODELS_DIR")}
+    saved = {key: os.environ.get(key) for key in ("ZHEN_CACHE", "ZHEN_MODELS_DIR", "ZHEN_TM")}
     os.environ["ZHEN_CACHE"] = str(root / "translations.sqlite")
     os.environ["ZHEN_MODELS_DIR"] = str(root / "models")
+    os.environ["ZHEN_TM"] = str(root / "zhen-tm.sqlite")  # each test gets its own: isolated_memory
     yield root
     for key, value in saved.items():
         if value is None:

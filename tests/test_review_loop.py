@@ -264,3 +264,24 @@ def test_a_legacy_charset_po_is_rewritten_as_what_it_is(tiny_model, tmp_path):
     assert po.metadata["Content-Type"] == "text/plain; charset=UTF-8"
     assert po.find("甲句。").msgstr == "Sentence A。"
     check_outputs(out)
+
+
+def test_an_edited_sentence_is_offered_its_old_reviewed_translation(tiny_model, tmp_path):
+    """As msgmerge does: fuzzy, with the old msgid as #| for the editor to show the change."""
+    doc, out = tmp_path / "doc.txt", tmp_path / "out"
+    doc.write_text("我们明天上午十点在会议室开会。今天下雨。\n", encoding="utf-8")
+    run_docs(tiny_model, out, doc)
+    approve(out / "doc.po", "我们明天上午十点在会议室开会。", "We meet in the meeting room at 10 tomorrow.",
+            "2026-11-26 10:00+0000")
+    approve(out / "doc.po", "今天下雨。", "It rains today.", "2026-11-26 10:00+0000")
+    doc.write_text("我们明天上午十一点在会议室开会。今天天晴。\n", encoding="utf-8")  # 十点 → 十一点; rain → sun
+    run_docs(tiny_model, out, doc)
+    po = polib.pofile(str(out / "doc.po"))
+    edited = po.find("我们明天上午十一点在会议室开会。")
+    assert (edited.msgstr, edited.fuzzy) == ("We meet in the meeting room at 10 tomorrow.", True)
+    assert edited.previous_msgid == "我们明天上午十点在会议室开会。"
+    assert "the sentence changed" in edited.comment
+    assert po.find("今天天晴。").msgstr != "It rains today."  # too different: a fresh draft
+    assert [e.msgid for e in po.obsolete_entries()] == ["今天下雨。"]
+    assert '#| msgid "我们明天上午十点在会议室开会。"' in (out / "doc.po").read_text(encoding="utf-8")
+    check_outputs(out)
