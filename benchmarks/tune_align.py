@@ -27,7 +27,7 @@ from pipeline.vecalign import evaluate, parse_beads  # noqa: E402
 STEP = dict(
     gloss_weight=0.2, bead_bonus=0.03, size_power=0.1, member_weight=0.2, length_power=0.2, balance_power=0.25,
     extra_on_longer_side=0.02, extra_on_shorter_side=0.02, length_weight=0.01, length_spread=0.05,
-    quote_boundary=0.05, quote_presence=0.05, skip_cost=0.1, skip_extend=0.05,
+    quote_boundary=0.05, quote_presence=0.05, quote_count=0.02, skip_cost=0.1, skip_extend=0.05,
 )
 
 

@@ -16,7 +16,8 @@ counterpart — scores by
   this translation's own ratio (Gale-Church's measure, and Bertalign's
   damping of the similarity);
 - whether quotations agree: a bead should not end inside a quotation on one
-  side only, nor hold speech on one side only;
+  side only, nor hold speech on one side only, and should open as many
+  quotations on each side (translators keep the turns of a dialogue);
 - its shape: 1-1 is the norm, larger beads and omissions cost more; a run
   of omitted sentences costs little more than its first.
 
@@ -71,6 +72,7 @@ class Weights:
     length_spread: float  # spread of log(actual/expected length) for long sentences
     quote_boundary: float  # the bead ends inside a quotation on one side only
     quote_presence: float  # one side has speech (words in quotation marks), the other none
+    quote_count: float  # per quotation opened on one side more than on the other
     skip_cost: float  # a sentence with no counterpart, or the first of a run of them
     skip_extend: float  # each further sentence of such a run
 
@@ -78,14 +80,14 @@ class Weights:
 WITH_BRIDGE = Weights(
     gloss_weight=0.0, bead_bonus=0.142, size_power=0.1, member_weight=0.5, length_power=0.6, balance_power=1.75,
     extra_on_longer_side=0.052, extra_on_shorter_side=0.025, length_weight=0.023, length_spread=0.35,
-    quote_boundary=0.13, quote_presence=0.1, skip_cost=0.4, skip_extend=0.1,
+    quote_boundary=0.13, quote_presence=0.1, quote_count=0.04, skip_cost=0.4, skip_extend=0.1,
 )
 # Without a translation, dictionary glosses are the bridge. (With one, glosses
 # added nothing on the tuning texts: the translation already has the words.)
 WITHOUT_BRIDGE = Weights(
     gloss_weight=1.8, bead_bonus=0.262, size_power=0.6, member_weight=0.9, length_power=0.2, balance_power=0.25,
     extra_on_longer_side=0.0, extra_on_shorter_side=0.045, length_weight=0.023, length_spread=0.3,
-    quote_boundary=0.18, quote_presence=0.05, skip_cost=0.2, skip_extend=0.15,
+    quote_boundary=0.18, quote_presence=0.05, quote_count=0.02, skip_cost=0.2, skip_extend=0.15,
 )
 
 
@@ -236,6 +238,7 @@ class _Side:
     lengths: np.ndarray  # expected English characters (spaces aside)
     in_quote: np.ndarray  # [k]: a quotation is open after sentence k-1 (n+1 entries)
     quoted: np.ndarray  # the sentence has words inside a quotation
+    opened: np.ndarray  # quotations the sentence opens
     baseline: np.ndarray | None = None  # mean cosine with unrelated sentences
     _norms: dict[int, np.ndarray] = field(default_factory=dict)
 
@@ -322,12 +325,13 @@ def _en_quote_events(sentence: str) -> list[tuple[int, bool]]:
     return events
 
 
-def _quotations(sentences: Sequence[str], events) -> tuple[np.ndarray, np.ndarray]:
+def _quotations(sentences: Sequence[str], events) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Whether a quotation is open before sentence k (k = 0..n; the last
-    quotation mark seen decides, so one missed mark does not spread), and
+    quotation mark seen decides, so one missed mark does not spread),
     whether each sentence has words inside a quotation (counting sentences
-    in the middle of a long speech, which have no marks)."""
-    states, quoted = [False], []
+    in the middle of a long speech, which have no marks), and how many
+    quotations each sentence opens."""
+    states, quoted, opened = [False], [], []
     for sentence in sentences:
         found = events(sentence)
         inside, previous, speech = states[-1], 0, False
@@ -336,7 +340,8 @@ def _quotations(sentences: Sequence[str], events) -> tuple[np.ndarray, np.ndarra
             inside, previous = opening, at + 1
         states.append(found[-1][1] if found else states[-1])
         quoted.append(speech)
-    return np.array(states), np.array(quoted)
+        opened.append(sum(opening for _, opening in found))
+    return np.array(states), np.array(quoted), np.array(opened, dtype=np.float64)
 
 
 def _baselines(side: _Vectors, other: _Vectors) -> np.ndarray:
@@ -516,6 +521,7 @@ def _bead_scores(shape: tuple[int, int], grid: _Grid, src: _Side, tgt: _Side, do
         score -= w.length_weight * _length_deviation(expected, actual, w.length_spread)
         quoted = (src.span_sum(src.quoted, i, a) > 0) != (tgt.span_sum(tgt.quoted, j, b) > 0)
         score -= w.quote_presence * quoted
+        score -= w.quote_count * np.abs(src.span_sum(src.opened, i, a) - tgt.span_sum(tgt.opened, j, b))
     else:
         score = score - w.skip_cost
     scores = np.full(len(grid.i), -np.inf)
