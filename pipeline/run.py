@@ -155,10 +155,9 @@ def write_outputs(
     units = group_units(pairs, document.path)
     outputs = output_paths(document, out_dir)
     # The PO first: if a reviewed PO there cannot be read, nothing is written.
-    written = write_po(units, outputs.po, provenance, document.path, memory)
     # An approval saved while the model was translating is in the merged PO:
     # the memory learns it, and the TMX says it too.
-    approved = approved_entries(written, outputs.po)
+    approved = approved_entries(write_po(units, outputs.po, provenance, document.path, memory), outputs.po)
     _learn(memory, approved)
     units = _with_approvals(units, approved, memory)
     write_tmx(units, outputs.tmx, provenance)

@@ -30,6 +30,9 @@ _BOMS = (  # longest first: the UTF-32 LE BOM starts with the UTF-16 LE one
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _LEGACY_CHINESE: tuple[str, ...] = ("gb18030", "big5")
+# A document is held in memory whole, with its sentences: 256 MiB of text
+# needs some 6 GB.
+MAX_DOCUMENT_BYTES = 256 * 2**20
 
 
 def remove_control_chars(text: str) -> str:
@@ -50,15 +53,28 @@ def normalize_text(text: str) -> str:
 def read_document(path: str | Path, encoding: str | None = None) -> Document:
     """Read and decode a plain-text document (see :func:`decode`); ``-`` is stdin."""
     if str(path) == "-":
-        text, used = decode(sys.stdin.buffer.read(), encoding, source="stdin")
+        text, used = decode(_at_most(sys.stdin.buffer, "stdin"), encoding, source="stdin")
         return Document(path="stdin", name="stdin", text=text, encoding=used)
     path = Path(path)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as file:
+            data = _at_most(file, str(path))
     except OSError as err:
         raise ZhenError(f"cannot read {path}: {err.strerror or err}") from None
     text, used = decode(data, encoding, source=str(path))
     return Document(path=path.as_posix(), name=path.stem, text=text, encoding=used)
+
+
+def _at_most(file, name: str) -> bytes:
+    """The file's bytes, refusing a document too large to hold in memory
+    (a run needs about 25 bytes of memory per byte of text)."""
+    data = file.read(MAX_DOCUMENT_BYTES + 1)
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise ZhenError(
+            f"{name} is over {MAX_DOCUMENT_BYTES // 2**20} MiB, more than zhen holds in memory at once; "
+            "split it into several documents"
+        )
+    return data
 
 
 def decode(data: bytes, encoding: str | None = None, source: str = "input") -> tuple[str, str]:
