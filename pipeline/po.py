@@ -142,7 +142,7 @@ def keep_reviewed(po: polib.POFile, previous: polib.POFile, is_machine_draft=lam
             suggestion = entry.msgstr
             entry.msgstr = old.msgstr
             entry.flags = list(dict.fromkeys(["fuzzy", *old.flags]))
-            entry.comment = f"{entry.comment}\nYour edit is kept, not yet approved. The new suggestion: {suggestion}"
+            entry.comment = f"{entry.comment}\nYour edit is kept, not yet approved. The suggestion now: {suggestion}"
     drafts = [entry for entry in current.values() if entry.fuzzy]  # new sentences, not in the memory
     vanished = _offer_earlier_versions(drafts, vanished, is_machine_draft)
     for old in vanished:
@@ -178,7 +178,7 @@ def _offer_earlier_versions(new: list[polib.POEntry], vanished: list[polib.POEnt
         used.add(best)
         old = reviewed[best]
         entry.comment = (f"{entry.comment}\nCheck: the sentence changed; this is the reviewed translation of "
-                         f"its earlier version ({ratio:.0%} alike). The new suggestion: {entry.msgstr}")
+                         f"its earlier version ({ratio:.0%} alike). The machine translation of the new sentence: {entry.msgstr}")
         entry.msgstr, entry.previous_msgid, entry.tcomment = old.msgstr, old.msgid, old.tcomment
         entry.flags = list(dict.fromkeys(["fuzzy", *entry.flags]))
     return [old for old in vanished if not any(old is reviewed[n] for n in used)]

@@ -158,9 +158,9 @@ def test_rewriting_a_po_merges_the_reviewers_work_as_msgmerge_would(tmp_path):
     entries = {e.msgid: e for e in po}
     assert (entries["第一句。"].msgstr, entries["第一句。"].fuzzy) == ("The first sentence.", False)
     assert entries["第一句。"].tcomment == "checked against the glossary"
-    # An edit not yet approved stays, still fuzzy, with the new suggestion beside it.
+    # An edit not yet approved stays, still fuzzy, with the current suggestion beside it.
     assert (entries["第二句。"].msgstr, entries["第二句。"].fuzzy) == ("Half-done edit", True)
-    assert "The new suggestion: New MT two." in entries["第二句。"].comment
+    assert "The suggestion now: New MT two." in entries["第二句。"].comment
     # A draft nobody touched follows the model.
     assert (entries["第五句。"].msgstr, entries["第五句。"].fuzzy) == ("New MT five.", True)
     assert (entries["第四句。"].msgstr, entries["第四句。"].fuzzy) == ("MT four.", True)
