@@ -77,12 +77,7 @@ def run(
         reviews[document.path] = Review.of(read_existing(outputs.po), outputs.po, memory)
     _learn(memory, [approval for review in reviews.values() for approval in review.approved])
     plans = [plan(document, memory, reviews[document.path]) for document in documents]
-    for long in (p for p in plans if len(p.sentences) > LONG_DOCUMENT):  # a sign of life before the model
-        log.info(
-            "%s: %d sentences, %d distinct: %d approved in the translation memory, %d for the model",
-            long.document.path, len(long.sentences), len(long.to_translate) + len(long.approvals),
-            len(long.approvals), len(long.to_translate),
-        )
+    _announce_long(plans)
     translator = load_translator() if any(p.to_translate for p in plans) else None
     provenance = Provenance(model=translator.name if translator else "", created=created)
     written = []
@@ -136,6 +131,16 @@ def translate(document_plan: Plan, translator: Translator | None, progress: bool
     if document_plan.to_translate:
         done.update(zip(document_plan.to_translate, translator.translate(document_plan.to_translate, progress)))
     return pair_and_score(document_plan.sentences, [done[s.text] for s in document_plan.sentences])
+
+
+def _announce_long(plans: Sequence[Plan]) -> None:
+    """A sign of life before the model starts, for documents that took a while to segment."""
+    for long in (p for p in plans if len(p.sentences) > LONG_DOCUMENT):
+        log.info(
+            "%s: %d sentences, %d distinct: %d approved in the translation memory, %d for the model",
+            long.document.path, len(long.sentences), len(long.to_translate) + len(long.approvals),
+            len(long.approvals), len(long.to_translate),
+        )
 
 
 def _approved(approval: Approval) -> Translation:
