@@ -32,8 +32,6 @@ from .memory import NoMemory, TranslationMemory
 from .textio import atomic_write, clean_segment
 
 
-# Header fields zhen owns; on a rerun the others keep what the reviewer's
-# editor set (Last-Translator, PO-Revision-Date, Language, X-Poedit-*, ...).
 # An edited sentence this alike (difflib's ratio) to a vanished one gets its
 # reviewed translation as a fuzzy suggestion; the few most similar by shared
 # character pairs are compared. Higher than msgmerge's 0.6: a Chinese
@@ -41,6 +39,8 @@ from .textio import atomic_write, clean_segment
 FUZZY_MATCH = 0.8
 _FUZZY_CANDIDATES = 5
 
+# Header fields zhen owns; on a rerun the others keep what the reviewer's
+# editor set (Last-Translator, PO-Revision-Date, Language, X-Poedit-*, ...).
 # The file is always written in UTF-8, so its charset is zhen's to declare.
 _GENERATED_FIELDS = ("POT-Creation-Date", "X-Generator", "Content-Type", "Content-Transfer-Encoding")
 
