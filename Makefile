@@ -28,12 +28,15 @@ OUTPUTS := $(INPUTS:corpus/%.txt=$(OUT)/%.tmx)
 MODEL_STAMP := $(OUT)/.zhen-model
 
 ifneq ($(SKIPPED),0)
-$(warning skipping $(SKIPPED) document(s) in corpus/ whose names make cannot handle; rename them or use `python -m pipeline run`)
+$(warning skipping $(SKIPPED) document(s) in corpus/ whose names make cannot handle; rename them or use `zhen run`)
 endif
 
 .PHONY: all setup test tm bench-segment bench-translate bench-align model tiny-model clean help FORCE
 
 all: $(OUTPUTS)
+ifeq ($(INPUTS),)
+	@echo "zhen: no documents in corpus/ (it translates corpus/*.txt)"
+endif
 
 # Download the default model when it is what we use and it is missing.
 ifeq ($(MODEL),$(DEFAULT_MODEL_DIR))
@@ -48,10 +51,12 @@ endif
 $(OUT)/%.tmx: corpus/%.txt $(MODEL_STAMP) $$(or $$(wildcard $(OUT)/%.po),FORCE) | $(MODEL_READY)
 	$(ZHEN) run "$<" --out "$(OUT)" --model "$(MODEL)" --tm "$(TM)" $(ZHEN_OPTS)
 
-# Holds the model name; rewritten (so newer) only when MODEL changes.
-$(MODEL_STAMP): FORCE
-	@mkdir -p "$(OUT)"
-	@echo '$(MODEL)' | cmp -s - $@ || echo '$(MODEL)' > $@
+# Holds the model name; rewritten (so newer) only when MODEL changes. Done
+# as make reads this file rather than by a recipe, so that when nothing is
+# out of date make says "Nothing to be done".
+ifneq ($(filter all,$(or $(MAKECMDGOALS),all)),)
+$(shell mkdir -p "$(OUT)" && (echo '$(MODEL)' | cmp -s - "$(MODEL_STAMP)" || echo '$(MODEL)' > "$(MODEL_STAMP)"))
+endif
 
 FORCE:
 

@@ -8,14 +8,11 @@ point loses at most the batch in flight (each batch is one transaction).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from . import store
 from .engines import Output
-
-CACHE_ENV_VAR = "ZHEN_CACHE"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS translations (
@@ -28,14 +25,6 @@ CREATE TABLE IF NOT EXISTS translations (
     PRIMARY KEY (model, settings, source)
 ) WITHOUT ROWID
 """
-
-
-def default_cache_path() -> Path:
-    """``$ZHEN_CACHE``, else the user's cache directory."""
-    if os.environ.get(CACHE_ENV_VAR):
-        return Path(os.environ[CACHE_ENV_VAR])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "zhen" / "translations.sqlite"
 
 
 class TranslationCache:

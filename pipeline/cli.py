@@ -17,16 +17,17 @@ from . import __version__
 from .align import aligned_units, align_sentences
 from .data import Provenance, Sentence, Unit
 from .errors import ZhenError
-from .memory import DEFAULT_MEMORY, MEMORY_ENV_VAR, NoMemory, TranslationMemory, default_memory_path
+from .engines import ENGINES, PRECISIONS
+from .memory import NoMemory, TranslationMemory
+from .model import OFFLINE_ADVICE, ModelUnavailable, download
 from .po import approved_entries, read_po, write_po
-from .run import creation_time, run
+from .run import run
 from .segment import LANGUAGES, segment, segment_lines
+from .settings import (CACHE_ENV_VAR, DEFAULT_MEMORY, DEFAULT_MODEL, MEMORY_ENV_VAR, MODEL_ENV_VAR, SAVED_MODEL_DIR,
+                       creation_time, memory_path)
 from .textio import atomic_write, read_document
 from .tmx import read_tmx, write_tmx
-from .cache import CACHE_ENV_VAR
-from .engines import ENGINES, PRECISIONS
-from .model import DEFAULT_MODEL, MODEL_ENV_VAR, download
-from .translate import DecodingOptions, Translator
+from .translate import DEVICES, DecodingOptions, Translator, copied
 from .vecalign import evaluate, format_beads, parse_beads
 
 ALIGN_FORMATS = ("vecalign", "tmx", "po", "tsv")
@@ -46,8 +47,9 @@ the translation memory (approved translations, reused by `run`):
   import-po    add the entries reviewers approved in PO files
   export-tm    write every approved translation as one TMX
 
-The model is --model, else $ZHEN_MODEL, else Helsinki-NLP/opus-mt-zh-en
-(downloaded on first use; `zhen download-model` saves it for offline use).
+The model is --model, else $ZHEN_MODEL, else models/opus-mt-zh-en if
+`zhen download-model` (or `make model`) saved it there, else
+Helsinki-NLP/opus-mt-zh-en from the Hugging Face hub (downloaded on first use).
 Details: README.md.
 """
 
@@ -94,7 +96,8 @@ def _parser() -> argparse.ArgumentParser:
                          help="input encoding (default: detected among UTF-8, UTF-16, GB18030 and Big5)")
     model = argparse.ArgumentParser(add_help=False)
     model.add_argument("--model", metavar="M",
-                       help=f"hub id or MarianMT directory (default: ${MODEL_ENV_VAR} or {DEFAULT_MODEL})")
+                       help=f"hub id or MarianMT directory (default: ${MODEL_ENV_VAR}, else {SAVED_MODEL_DIR} "
+                       f"if saved there, else {DEFAULT_MODEL})")
     model.add_argument("--engine", choices=("auto", *ENGINES), default="auto",
                        help="ctranslate2 (fast; the model is converted once into models/) or "
                        "transformers (default: ctranslate2 if installed)")
@@ -105,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
                        "transformers on CPU, float16 on GPU)")
     model.add_argument("--batch-tokens", type=_positive, default=DecodingOptions.batch_tokens, metavar="N",
                        help="source tokens per batch, padding included (default: %(default)s)")
-    model.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: auto)")
+    model.add_argument("--device", default="auto", type=_device, help="cpu, cuda, cuda:N or auto (default: auto)")
     model.add_argument("--threads", type=_positive, metavar="N", help="CPU threads (default: all cores)")
     model.add_argument("--cache", metavar="FILE",
                        help=f"translation cache, SQLite (default: ${CACHE_ENV_VAR} or ~/.cache/zhen/translations.sqlite)")
@@ -171,7 +174,10 @@ def _parser() -> argparse.ArgumentParser:
     tr = commands.add_parser(
         "translate", parents=[reading, model], help="translate sentences, one per line",
         description="Translate each line of FILE (one sentence per line, as `segment` prints) "
-        "and print one translation per line; empty lines stay empty.",
+        "and print one translation per line; empty lines stay empty. This is the model's output "
+        "(through the translation cache): the translation memory's approved translations are used "
+        "by `run`, not here. Lines without Chinese are copied, and when no line has Chinese the "
+        "model is not loaded.",
     )
     tr.add_argument("file", nargs="?", default="-", metavar="FILE", help="sentences (default: stdin)")
     tr.set_defaults(command=_translate)
@@ -212,8 +218,9 @@ def _parser() -> argparse.ArgumentParser:
         "download-model", parents=[common], help="save a model from the Hugging Face hub for offline use",
         description="Download a MarianMT model and save it to a directory (needs network).",
     )
-    dl.add_argument("--model", default=DEFAULT_MODEL, metavar="ID", help="hub id (default: %(default)s)")
-    dl.add_argument("--to", metavar="DIR", help="target directory (default: models/<name of the model>)")
+    dl.add_argument("--model", metavar="ID", help=f"hub id (default: ${MODEL_ENV_VAR} if set, else {DEFAULT_MODEL})")
+    dl.add_argument("--to", metavar="DIR", help=f"target directory (default: {SAVED_MODEL_DIR} for {DEFAULT_MODEL}, "
+                    "else models/<name of the model>)")
     dl.set_defaults(command=_download)
     return parser
 
@@ -256,7 +263,7 @@ def _export_tm(args: argparse.Namespace) -> None:
 
 
 def _memory(args: argparse.Namespace) -> TranslationMemory:
-    return TranslationMemory(args.tm or default_memory_path())
+    return TranslationMemory(memory_path(args.tm))
 
 
 def _read(path: str, reader, kind: str):
@@ -281,9 +288,15 @@ def _segment(args: argparse.Namespace) -> None:
 
 def _translate(args: argparse.Namespace) -> None:
     lines = read_document(args.file, args.encoding).text.splitlines()
-    translator = _load_translator(args)
-    for translation in translator.translate(lines, args.progress):
+    if all(copied(line) for line in lines):
+        translations, stats = [copied(line) for line in lines], {}
+    else:
+        translator = _load_translator(args)
+        translations, stats = translator.translate(lines, args.progress), translator.stats
+    for translation in translations:
         print(translation.text)
+    log.info("%s: %d lines, %d distinct sentences translated by the model, %d from the translation cache",
+             args.file, len(lines), stats.get("translated", 0), stats.get("cached", 0))
 
 
 def _align(args: argparse.Namespace) -> None:
@@ -317,7 +330,12 @@ def _align(args: argparse.Namespace) -> None:
 def _bridge(args: argparse.Namespace, sentences: list[Sentence]) -> list[str]:
     """The machine translation of each source sentence: --source-mt, else the model's."""
     if args.source_mt is None:
-        return [t.text for t in _load_translator(args).translate([s.text for s in sentences], args.progress)]
+        try:
+            translator = _load_translator(args)
+        except ModelUnavailable as err:
+            raise ModelUnavailable(err.problem, "align without a model: --no-mt (dictionary glosses), or give "
+                                   f"a translation you have with --source-mt FILE; {err.advice}") from None
+        return [t.text for t in translator.translate([s.text for s in sentences], args.progress)]
     lines = read_document(args.source_mt, args.encoding).text.splitlines()
     if args.presegmented:  # same line structure as SOURCE: keep the lines of its sentences
         lines = [lines[s.line - 1] if s.line <= len(lines) else "" for s in sentences]
@@ -342,9 +360,15 @@ def _evaluate_alignment(args: argparse.Namespace) -> None:
 
 
 def _download(args: argparse.Namespace) -> None:
-    target = Path(args.to or Path("models") / args.model.split("/")[-1])
-    download(args.model, target)
-    log.info("saved %s to %s; use it with --model %s", args.model, target, target)
+    name = args.model or os.environ.get(MODEL_ENV_VAR) or DEFAULT_MODEL
+    default = SAVED_MODEL_DIR if name == DEFAULT_MODEL else Path("models") / name.rstrip("/").split("/")[-1]
+    target = Path(args.to or default)
+    try:
+        download(name, target)
+    except ModelUnavailable as err:
+        raise ModelUnavailable(err.problem, f"downloading needs network once; {OFFLINE_ADVICE}") from None
+    used = "zhen and make use it from now on" if target == SAVED_MODEL_DIR else f"use it with --model {target}"
+    log.info("saved %s to %s; %s", name, target, used)
 
 
 def _write_tsv(units: list[Unit]) -> None:
@@ -362,7 +386,13 @@ def _load_translator(args: argparse.Namespace) -> Translator:
         engine=args.engine, beams=args.beams, batch_tokens=args.batch_tokens, device=args.device,
         precision=args.precision, threads=args.threads,
     )
-    return Translator.load(args.model, options, cache_path=args.cache, use_cache=args.use_cache)
+    return Translator.load(args.model, options, cache=args.cache, use_cache=args.use_cache)
+
+
+def _device(text: str) -> str:
+    if not DEVICES.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"expected cpu, cuda, cuda:N or auto, not {text!r}")
+    return text
 
 
 def _positive(text: str) -> int:

@@ -51,10 +51,13 @@ class Approval:
     approved: datetime  # when (timezone-aware UTC)
     translator: str = ""  # who, when the file says
 
+    def by(self) -> str:
+        """`` by <translator>``, or nothing when the file did not say."""
+        return f" by {self.translator}" if self.translator else ""
+
     def note(self) -> str:
         """Where, by whom and when, in words (for PO comments and TMX notes)."""
-        who = f" by {self.translator}" if self.translator else ""
-        return f"approved in {self.origin}{who} on {self.approved:%Y-%m-%d}"
+        return f"approved in {self.origin}{self.by()} on {self.approved:%Y-%m-%d}"
 
 
 @dataclass(frozen=True, slots=True)  # a long document has millions
@@ -97,6 +100,7 @@ class Unit:
     copied: bool = False  # no Chinese in the source: copied, not translated
     aligned: bool = False  # a human translation paired by the aligner, not machine output
     approval: Approval | None = None  # a person approved ``target``
+    edited: bool = False  # ``target`` is a reviewer's edit, not yet approved
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,6 @@ model's output changes) from one a reviewer edited but has not approved yet
 
 from __future__ import annotations
 
-import os
 import unicodedata
 from collections.abc import Iterable
 from datetime import datetime, timezone
@@ -30,9 +29,6 @@ from pathlib import Path
 
 from . import store
 from .data import Approval
-
-MEMORY_ENV_VAR = "ZHEN_TM"
-DEFAULT_MEMORY = "zhen-tm.sqlite"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS approved (  -- with a rowid: the order learned breaks ties of date
@@ -56,11 +52,6 @@ _NEWEST_FIRST = "ORDER BY approved DESC, rowid DESC"
 # Only full-width and half-width forms fold together: NFKC would also make
 # "10²" and "102", or "①" and "1", the same sentence.
 _WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
-
-
-def default_memory_path() -> Path:
-    """``$ZHEN_TM``, else ``zhen-tm.sqlite`` in the current directory: the project's."""
-    return Path(os.environ.get(MEMORY_ENV_VAR) or DEFAULT_MEMORY)
 
 
 def match_key(source: str) -> str:

@@ -1,58 +1,210 @@
-"""Finding, checking, fingerprinting and downloading MarianMT models."""
+"""Finding, checking, describing and downloading MarianMT models.
+
+A model is a hub id (``Helsinki-NLP/opus-mt-zh-en``) or a directory with
+its files. Everything here reads the model's JSON files directly (through
+``huggingface_hub`` for a hub id) rather than through ``transformers``'
+config classes, which import PyTorch: the CTranslate2 engine does not need
+it, and a run that finds its translations in the cache starts in a second.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import socket
+import threading
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 from .errors import ZhenError
+from .settings import DEFAULT_MODEL, MODEL_ENV_VAR, SAVED_MODEL_DIR
 
-DEFAULT_MODEL = "Helsinki-NLP/opus-mt-zh-en"
-MODEL_ENV_VAR = "ZHEN_MODEL"
-
-
-def resolve_model(name: str | None = None) -> str:
-    """The model to use: ``name``, else ``$ZHEN_MODEL``, else the default hub id."""
-    return name or os.environ.get(MODEL_ENV_VAR) or DEFAULT_MODEL
+# Seconds to wait for the hub before deciding there is no network.
+HUB_PROBE_TIMEOUT = 3.0
 
 
-def load_tokenizer(name: str):
-    """Check that ``name`` is a MarianMT model and load its tokenizer.
+class ModelUnavailable(ZhenError):
+    """The model cannot be loaded: ``problem`` says why, and the message adds
+    the ways out that need nothing the user lacks (``advice``); a command may
+    give its own instead (``align --no-mt``)."""
 
-    Returns ``(name, tokenizer)``, the name normalised for a local directory.
-    Every problem is one ZhenError line saying what to do.
+    def __init__(self, problem: str, advice: str = ""):
+        super().__init__(f"{problem}; {advice}" if advice else problem)
+        self.problem, self.advice = problem, advice
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a model's files fix: its identity, input size and decoding settings."""
+
+    name: str  # hub id, or the directory as a path
+    fingerprint: str  # changes whenever the model's files do
+    max_tokens: int  # longest input or output, </s> included (position embeddings)
+    generation: dict  # the model's own decoding settings (generation_config.json)
+
+    @property
+    def beams(self) -> int:
+        return int(self.generation.get("num_beams") or 1)
+
+    @property
+    def min_new_tokens(self) -> int:
+        # For encoder-decoders, generation lengths count the decoder start token.
+        return max(0, int(self.generation.get("min_length") or 0) - 1)
+
+
+def open_model(name: str):
+    """Check that ``name`` is a MarianMT model; return ``(ModelInfo, tokenizer)``.
+
+    Every problem is a one-line ModelUnavailable saying what to do. Nothing
+    slow happens before the cheap checks: a missing directory or an
+    unreachable hub fails at once.
     """
-    hint = (
-        f"`make model` downloads {DEFAULT_MODEL} into models/ (needs network once); "
-        f"or pass --model DIR / set {MODEL_ENV_VAR} to a MarianMT directory"
-    )
-    if _looks_like_path(name):
-        path = Path(name).expanduser()
-        if path.is_file():
-            raise ZhenError(f"{name} is a file; --model wants a model directory or hub id; {hint}")
-        if not path.is_dir():
-            raise ZhenError(f"model directory {name} does not exist; {hint}")
-        if not (path / "config.json").is_file():
-            raise ZhenError(f"{name} is not a model directory (it has no config.json); {hint}")
-        name = str(path)
-    from transformers import AutoConfig, MarianTokenizer
+    if looks_like_path(name):
+        name = _checked_directory(name)
+    else:
+        _prepare_hub(name)
+    config = _read_json(name, "config.json")
+    if config is None:
+        raise ModelUnavailable(f"{name} is not a model: it has no config.json", way_out(name))
+    if config.get("model_type") != "marian":
+        raise ModelUnavailable(f"{name} is a {config.get('model_type')!r} model, not MarianMT", way_out(name))
+    # Older exports keep the decoding settings in config.json.
+    generation = _read_json(name, "generation_config.json") or config
+    tokenizer = _load_tokenizer(name)
+    # GenerationConfig's default max_length (20) is no limit of the model.
+    limits = [config.get("max_position_embeddings", 1024), tokenizer.model_max_length,
+              generation.get("max_length") or 10**6]
+    return ModelInfo(name, fingerprint(name), int(min(limits)), generation), tokenizer
+
+
+OFFLINE_ADVICE = (
+    f"offline, use a MarianMT directory you have (--model DIR, ${MODEL_ENV_VAR} or make MODEL=DIR), "
+    "or try the pipeline on a random-weight model: make tiny-model && make MODEL=models/tiny-random"
+)
+
+
+def way_out(name: str) -> str:
+    """What to do when model ``name`` cannot be loaded, in the user's situation."""
+    if name in (DEFAULT_MODEL, str(SAVED_MODEL_DIR)):
+        return f"`make model` (or `zhen download-model`) saves it into {SAVED_MODEL_DIR} with network once; {OFFLINE_ADVICE}"
+    return f"give --model a MarianMT directory or hub id (or set ${MODEL_ENV_VAR})"
+
+
+def _checked_directory(name: str) -> str:
+    path = Path(name).expanduser()
+    if path.is_file():
+        raise ModelUnavailable(f"{name} is a file; --model wants a model directory or hub id", way_out(name))
+    if not path.is_dir():
+        raise ModelUnavailable(f"model directory {name} does not exist", way_out(name))
+    return str(path)
+
+
+def _prepare_hub(name: str) -> None:
+    """Fail at once when a hub model is neither in the Hugging Face cache nor
+    reachable, instead of after half a minute of retries; without network,
+    use the cached copy straight away."""
+    by_user = _hub_offline()
+    if not by_user and not _hub_reachable():
+        _go_offline()
+    if _hub_offline() and not _cached(name):
+        why = "HF_HUB_OFFLINE is set" if by_user else f"{_hub_host()[0]} cannot be reached (no network?)"
+        raise ModelUnavailable(f"cannot download model {name}: {why}, and it is not in the Hugging Face cache", way_out(name))
+
+
+def _hub_host() -> tuple[str, int]:
+    endpoint = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    return endpoint.hostname or "huggingface.co", endpoint.port or (80 if endpoint.scheme == "http" else 443)
+
+
+def _hub_reachable() -> bool:
+    """Can we open a connection to the hub? (Through a proxy we cannot tell: assume so.)"""
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True
+    reached: list[bool] = []
+
+    def probe() -> None:
+        try:
+            socket.create_connection(_hub_host(), timeout=HUB_PROBE_TIMEOUT).close()
+            reached.append(True)
+        except OSError:
+            reached.append(False)
+
+    # A thread, because name resolution has no timeout of its own.
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(HUB_PROBE_TIMEOUT + 0.5)
+    return bool(reached and reached[0])
+
+
+def _offline_by_user() -> bool:
+    return any(os.environ.get(v, "").upper() in ("1", "ON", "YES", "TRUE") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def _hub_offline() -> bool:
+    from huggingface_hub import constants
+
+    return _offline_by_user() or constants.HF_HUB_OFFLINE
+
+
+def _go_offline() -> None:
+    from huggingface_hub import constants
+
+    os.environ["HF_HUB_OFFLINE"] = "1"  # for libraries that read it later
+    constants.HF_HUB_OFFLINE = True  # huggingface_hub read it when imported
+
+
+def _cached(name: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
 
     try:
-        config = AutoConfig.from_pretrained(name)
-    except (OSError, ValueError) as err:
-        raise ZhenError(f"cannot load model {name!r} ({_first_line(err)}); {hint}") from None
-    if config.model_type != "marian":
-        raise ZhenError(f"{name} is a {config.model_type!r} model, not MarianMT; {hint}")
+        return isinstance(try_to_load_from_cache(name, "config.json"), str)
+    except ValueError:  # not a valid hub id
+        return False
+
+
+def _model_file(name: str, filename: str) -> Path | None:
+    """A file of the model, downloading it for a hub id; None if the model has no such file."""
+    if Path(name).is_dir():
+        path = Path(name) / filename
+        return path if path.is_file() else None
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
+
     try:
-        tokenizer = MarianTokenizer.from_pretrained(name)
-    except (OSError, ValueError, TypeError, AssertionError) as err:
-        # MarianTokenizer asserts on, or passes None for, missing .spm files.
-        raise ZhenError(_incomplete(name, err)) from None
-    return name, tokenizer
+        return Path(hf_hub_download(name, filename))
+    except EntryNotFoundError:  # offline, an optional file that was never downloaded too
+        return None
+    except (OSError, ValueError) as err:  # no such repository, no network, not a valid id, ...
+        raise ModelUnavailable(f"cannot load model {name!r} ({_first_line(err)})", way_out(name)) from None
 
 
-def _incomplete(name: str, err: BaseException) -> str:
+def _read_json(name: str, filename: str) -> dict | None:
+    path = _model_file(name, filename)
+    if path is None:
+        return None
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeError, ValueError) as err:
+        raise ModelUnavailable(f"{path} cannot be read as JSON ({_first_line(err)})") from None
+    if not isinstance(found, dict):
+        raise ModelUnavailable(f"{path} is not a JSON object")
+    return found
+
+
+def _load_tokenizer(name: str):
+    from transformers import MarianTokenizer
+
+    try:
+        return MarianTokenizer.from_pretrained(name)
+    except (OSError, ValueError, TypeError, AssertionError, RuntimeError) as err:
+        # MarianTokenizer asserts on, or passes None for, missing .spm files;
+        # SentencePiece raises RuntimeError on a damaged one.
+        raise ModelUnavailable(incomplete(name, err)) from None
+
+
+def incomplete(name: str, err: BaseException) -> str:
     return (
         f"{name} is not a complete MarianMT model (it needs source.spm, target.spm, "
         f"vocab.json and weights): {_first_line(err) or type(err).__name__}"
@@ -65,11 +217,11 @@ def load_weights(name: str, **kwargs):
 
     try:
         return MarianMTModel.from_pretrained(name, **kwargs)
-    except (OSError, ValueError, TypeError) as err:
-        raise ZhenError(_incomplete(name, err)) from None
+    except (OSError, ValueError, TypeError, RuntimeError) as err:
+        raise ModelUnavailable(incomplete(name, err)) from None
 
 
-def model_fingerprint(name: str) -> str:
+def fingerprint(name: str) -> str:
     """A hash identifying the model's files (weights, vocabulary, config).
 
     For a directory, the contents of its files; for a hub id, the commit the
@@ -85,14 +237,13 @@ def model_fingerprint(name: str) -> str:
                 while chunk := stream.read(1 << 20):
                     digest.update(chunk)
     else:
-        from transformers import AutoConfig
-
-        digest.update(name.encode() + b"\0")
-        digest.update(str(getattr(AutoConfig.from_pretrained(name), "_commit_hash", "")).encode())
+        config = _model_file(name, "config.json")
+        commit = config.parent.name if config else ""  # .../snapshots/<commit>/config.json
+        digest.update(name.encode() + b"\0" + commit.encode())
     return digest.hexdigest()
 
 
-def _looks_like_path(name: str) -> bool:
+def looks_like_path(name: str) -> bool:
     """Hub ids look like ``org/name``; anything else with a slash is a path."""
     first = name.split("/", 1)[0]
     return (
@@ -109,8 +260,8 @@ def _first_line(err: BaseException) -> str:
 
 def download(name: str, target: Path) -> None:
     """Fetch a MarianMT model from the hub and save it to ``target`` for offline use."""
-    name, tokenizer = load_tokenizer(name)
-    model = load_weights(name)
+    info, tokenizer = open_model(name)
+    model = load_weights(info.name)
     target.mkdir(parents=True, exist_ok=True)
     tokenizer.save_pretrained(target)
     model.save_pretrained(target)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -28,8 +28,11 @@ import polib
 from . import __version__
 from .data import Approval, Provenance, Unit
 from .errors import ZhenError
-from .memory import NoMemory, TranslationMemory
+from .score import human_checks
 from .textio import atomic_write, clean_segment
+
+# Did zhen write this (msgid, msgstr) as a machine draft? (The memory knows.)
+MachineDraftTest = Callable[[str, str], bool]
 
 
 # An edited sentence this alike (difflib's ratio) to a vanished one gets its
@@ -38,6 +41,8 @@ from .textio import atomic_write, clean_segment
 # character carries more than a letter (第三句 and 第五句 are 0.75 alike).
 FUZZY_MATCH = 0.8
 _FUZZY_CANDIDATES = 5
+
+PO_DATE = "%Y-%m-%d %H:%M%z"  # as gettext writes header dates
 
 # Header fields zhen owns; on a rerun the others keep what the reviewer's
 # editor set (Last-Translator, PO-Revision-Date, Language, X-Poedit-*, ...).
@@ -50,25 +55,33 @@ def write_po(
     path: str | Path,
     provenance: Provenance,
     source_path: str,
-    memory: TranslationMemory | NoMemory = NoMemory(),
+    is_machine_draft: MachineDraftTest = lambda msgid, msgstr: False,
 ) -> polib.POFile:
     """Write ``units`` to ``path`` atomically, merged with the reviewer's file
     there; return what was written.
 
-    The file is read again just before it is replaced, so an edit saved
-    while the model was translating is merged too.
+    ``is_machine_draft`` tells the drafts zhen wrote from a reviewer's edits
+    (the translation memory records them: :func:`machine_drafts`). The file
+    is read again just before it is replaced, so an edit saved while the
+    model was translating is merged too.
     """
-    po = po_file(units, provenance, source_path)
-    # Recorded before the file exists: a draft must never pass for a reviewer's edit.
-    memory.remember_drafts((entry.msgid, entry.msgstr) for entry in po if entry.fuzzy and entry.msgstr)
+    po = po_file(units, provenance, source_path, Path(path))
     previous = read_existing(Path(path))
     if previous is not None:
-        keep_reviewed(po, previous, memory.is_machine_draft)
+        keep_reviewed(po, previous, is_machine_draft)
     atomic_write(path, str(po).encode("utf-8"))
     return po
 
 
-def po_file(units: Sequence[Unit], provenance: Provenance, source_path: str) -> polib.POFile:
+def machine_drafts(units: Sequence[Unit]) -> list[tuple[str, str]]:
+    """The ``(msgid, msgstr)`` of each entry :func:`write_po` writes as a machine
+    draft: what the memory must know before the file exists, so that a draft
+    never passes for a reviewer's edit."""
+    return [(clean_segment(u.source), clean_segment(u.target)) for u in units if _draft(u) and clean_segment(u.target)]
+
+
+def po_file(units: Sequence[Unit], provenance: Provenance, source_path: str, path: Path | None = None) -> polib.POFile:
+    """The PO file of ``units``; ``path`` is where it will be written (approvals made there are "this file")."""
     # No line wrapping: it keeps diffs of reviewed files small, and polib would
     # otherwise wrap `#:` references inside file names that contain spaces.
     po = polib.POFile(wrapwidth=0)
@@ -80,7 +93,7 @@ def po_file(units: Sequence[Unit], provenance: Provenance, source_path: str) -> 
         "Entries flagged fuzzy are unreviewed drafts: correct them and\n"
         "remove the fuzzy flag to approve them."
     )
-    date = provenance.created.strftime("%Y-%m-%d %H:%M%z")
+    date = provenance.created.strftime(PO_DATE)
     po.metadata = {
         "Project-Id-Version": Path(source_path).name,
         "POT-Creation-Date": date,
@@ -101,7 +114,7 @@ def po_file(units: Sequence[Unit], provenance: Provenance, source_path: str) -> 
                 msgid=clean_segment(unit.source),
                 msgstr=clean_segment(unit.target),
                 flags=["fuzzy"] if _draft(unit) else [],
-                comment=_comment(unit, provenance),
+                comment=_comment(unit, provenance, path),
                 occurrences=[(_reference_path(path), str(line)) for path, line in unit.locations],
             )
         )
@@ -135,7 +148,8 @@ def keep_reviewed(po: polib.POFile, previous: polib.POFile, is_machine_draft=lam
         entry.tcomment = old.tcomment
         if _approved(old):
             if entry.fuzzy or entry.msgstr != old.msgstr:  # else the memory's note says where it was approved
-                entry.comment = "Reviewed translation, kept across runs"
+                checks = [f"Check: {warning}" for warning in human_checks(old.msgid, old.msgstr)]
+                entry.comment = "\n".join(["Approved in this file (a reviewed translation, kept across runs)", *checks])
             entry.msgstr = old.msgstr
             entry.flags = list(old.flags)
         elif old.msgstr and old.msgstr != entry.msgstr and not is_machine_draft(old.msgid, old.msgstr):
@@ -213,12 +227,21 @@ def edited_drafts(po: polib.POFile, is_machine_draft) -> set[str]:
 
 
 def _revision_date(po: polib.POFile, path: Path) -> datetime:
-    """When the reviewer last saved: the header's PO-Revision-Date (Poedit,
-    Lokalize and Weblate set it), else the file's modification time."""
+    """When the reviewer last saved: the header's PO-Revision-Date, which
+    Poedit, Lokalize and Weblate set; else (a text editor, a script) the
+    file's modification time. A PO-Revision-Date no later than the
+    POT-Creation-Date zhen wrote is zhen's own, not the reviewer's."""
+    revised, created = (_po_date(po.metadata.get(field, "")) for field in ("PO-Revision-Date", "POT-Creation-Date"))
+    if revised is not None and (created is None or revised > created):
+        return revised
+    return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+
+
+def _po_date(value: str) -> datetime | None:
     try:
-        return datetime.strptime(po.metadata.get("PO-Revision-Date", ""), "%Y-%m-%d %H:%M%z")
+        return datetime.strptime(value.strip(), PO_DATE)
     except ValueError:
-        return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+        return None
 
 
 def _identity(entry: polib.POEntry) -> tuple:
@@ -285,6 +308,13 @@ def _check_strings_closed(text: str) -> None:
             raise ValueError(f"unterminated string on line {number}")
 
 
+def _same_file(origin: str, path: Path) -> bool:
+    try:
+        return Path(origin).resolve() == path.resolve()
+    except OSError:
+        return False
+
+
 @functools.lru_cache(maxsize=64)  # the same few paths, once per occurrence
 def _reference_path(path: str) -> str:
     """GNU gettext (0.20+) wraps file names containing spaces in U+2068…U+2069."""
@@ -300,8 +330,10 @@ def _draft(unit: Unit) -> bool:
     return not unit.aligned or bool(unit.warnings)
 
 
-def _comment(unit: Unit, provenance: Provenance) -> str:
-    if unit.approval is not None:
+def _comment(unit: Unit, provenance: Provenance, path: Path | None) -> str:
+    if unit.approval is not None and path is not None and _same_file(unit.approval.origin, path):
+        lines = [f"Approved in this file{unit.approval.by()} on {unit.approval.approved:%Y-%m-%d}"]
+    elif unit.approval is not None:
         lines = [f"Approved translation from the translation memory ({unit.approval.note()})"]
     elif unit.aligned:
         lines = [f"From the {provenance.model}, aligned by zhen; alignment confidence {unit.confidence:.2f}"]

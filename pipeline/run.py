@@ -7,11 +7,10 @@ one, the model's otherwise.
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 from collections.abc import Callable, Sequence
+from collections import Counter
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 from pathlib import Path
 
 import polib
@@ -19,10 +18,11 @@ import polib
 from .data import Approval, Document, Pair, Provenance, Sentence, Translation, Unit
 from .errors import ZhenError
 from .memory import NoMemory, TranslationMemory, match_key
-from .po import approved_entries, edited_drafts, read_existing, write_po
-from .score import group_units, pair_and_score
+from .po import approved_entries, edited_drafts, machine_drafts, read_existing, write_po
+from .score import group_units, human_checks, pair_and_score
 from .segment import segment
-from .textio import check_writable, read_document
+from .settings import creation_time
+from .textio import check_writable, clean_segment, read_document
 from .tmx import write_tmx
 from .translate import Translator
 
@@ -82,8 +82,10 @@ def run(
     provenance = Provenance(model=translator.name if translator else "", created=created)
     written = []
     for document_plan in plans:
+        before = Counter(translator.stats) if translator else Counter()
         pairs = translate(document_plan, translator, progress)
-        written.append(write_outputs(document_plan.document, pairs, out_dir, provenance, memory))
+        stats = (Counter(translator.stats) - before) if translator else Counter()
+        written.append(write_outputs(document_plan.document, pairs, out_dir, provenance, memory, stats))
     return written
 
 
@@ -155,54 +157,61 @@ def _learn(memory: TranslationMemory | NoMemory, approvals: list[tuple[str, Appr
 
 def write_outputs(
     document: Document, pairs: Sequence[Pair], out_dir: Path, provenance: Provenance,
-    memory: TranslationMemory | NoMemory = NoMemory(),
+    memory: TranslationMemory | NoMemory = NoMemory(), stats: Counter | None = None,
 ) -> Outputs:
     units = group_units(pairs, document.path)
     outputs = output_paths(document, out_dir)
     # The PO first: if a reviewed PO there cannot be read, nothing is written.
     # An approval saved while the model was translating is in the merged PO:
     # the memory learns it, and the TMX says it too.
-    approved = approved_entries(write_po(units, outputs.po, provenance, document.path, memory), outputs.po)
-    _learn(memory, approved)
-    units = _with_approvals(units, approved, memory)
+    memory.remember_drafts(machine_drafts(units))
+    po = write_po(units, outputs.po, provenance, document.path, memory.is_machine_draft)
+    approvals = approved_entries(po, outputs.po)
+    _learn(memory, approvals)
+    units = _as_in_po(units, po, approvals, memory)
     write_tmx(units, outputs.tmx, provenance)
-    low = sum(unit.confidence < LOW_CONFIDENCE for unit in units)
-    approved = sum(unit.approval is not None for unit in units)
     if not pairs:
         log.warning("%s: no text found; wrote empty outputs", document.path)
-    decoded = "" if document.encoding.startswith("utf-8") else f" (decoded as {document.encoding})"
-    from_memory = f", {approved} approved" if approved else ""
-    log.info(
-        "%s%s: %d sentences, %d unique (%d of low confidence%s) -> %s, %s",
-        document.path, decoded, len(pairs), len(units), low, from_memory, outputs.tmx, outputs.po,
-    )
+    log.info("%s -> %s, %s", _summary(document, pairs, units, stats or Counter()), outputs.tmx, outputs.po)
     return outputs
 
 
-def _with_approvals(
-    units: list[Unit], approved: list[tuple[str, Approval]], memory: TranslationMemory | NoMemory,
+def _summary(document: Document, pairs: Sequence[Pair], units: Sequence[Unit], stats: Counter) -> str:
+    """The document's one line in the log: what was found, and where its translations came from."""
+    decoded = "" if document.encoding.startswith("utf-8") else f" (decoded as {document.encoding})"
+    sources = [
+        f"{count} {what}" for count, what in (
+            (sum(unit.approval is not None for unit in units), "approved"),
+            (stats["translated"], "translated by the model"),
+            (stats["cached"], "from the translation cache"),
+            (sum(unit.confidence < LOW_CONFIDENCE for unit in units), "of low confidence"),
+        ) if count
+    ]
+    return f"{document.path}{decoded}: {len(pairs)} sentences, {len(units)} unique ({', '.join(sources) or 'nothing to translate'})"
+
+
+def _as_in_po(
+    units: list[Unit], po: polib.POFile, approved: list[tuple[str, Approval]], memory: TranslationMemory | NoMemory,
 ) -> list[Unit]:
-    """``units``, each carrying the PO's approved translation of its sentence, if any."""
+    """``units`` as the merged PO has them, so that the TMX says what the PO
+    says: a translation approved there, or a reviewer's edit not yet approved
+    (still a draft) instead of the machine's."""
     by_key = {match_key(source): approval for source, approval in approved}
+    edits = {entry.msgid: entry.msgstr for entry in po if entry.fuzzy and entry.msgstr and not entry.obsolete
+             and entry.msgctxt is None}
     updated = []
     for unit in units:
         approval = by_key.get(match_key(unit.source))
+        edit = edits.get(clean_segment(unit.source))
         if approval is not None and (unit.approval is None or unit.approval.target != approval.target):
             approval = memory.find(unit.source, approval.target) or approval
-            unit = replace(unit, target=approval.target, approval=approval, confidence=1.0, warnings=(), logprob=None)
+            unit = replace(unit, target=approval.target, approval=approval, confidence=1.0,
+                           warnings=human_checks(unit.source, approval.target), logprob=None)
+        elif approval is None and edit is not None and edit != clean_segment(unit.target):
+            note = f"a reviewer's edit, not yet approved; the machine translation: {unit.target}"
+            unit = replace(unit, target=edit, edited=True, warnings=(*human_checks(unit.source, edit), note))
         updated.append(unit)
     return updated
-
-
-def creation_time() -> datetime:
-    """Now, or ``$SOURCE_DATE_EPOCH`` for reproducible builds."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch:
-        try:
-            return datetime.fromtimestamp(int(epoch), timezone.utc)
-        except (ValueError, OverflowError, OSError):
-            raise ZhenError(f"SOURCE_DATE_EPOCH must be seconds since 1970, not {epoch!r}") from None
-    return datetime.now(timezone.utc).replace(microsecond=0)
 
 
 def _make_writable_dir(out_dir: Path) -> None:

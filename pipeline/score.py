@@ -60,30 +60,31 @@ def pair_and_score(sentences: Sequence[Sentence], translations: Sequence[Transla
 
 
 def score(source: str, translation: Translation) -> tuple[float, tuple[str, ...]]:
-    """Return ``(confidence, warnings)`` for one translated sentence."""
-    if translation.approval is not None:  # a person's judgement overrides these checks
-        return 1.0, ()
+    """Return ``(confidence, warnings)`` for one translated sentence.
+
+    A translation a person approved keeps confidence 1 (their judgement
+    stands), but is still checked for what a person drops too: numbers,
+    placeholders, names, untranslated Chinese (:func:`human_checks`).
+    """
+    if translation.approval is not None:
+        return 1.0, human_checks(source, translation.text)
     source, target = source.strip(), translation.text.strip()
     if not source or not target:
         if source == target:
             return 1.0, ()
         return 0.0, ("the translation is empty" if source else "a translation of nothing",)
-    checks = [
-        check(source, translation)
-        for check in (
-            _length_ratio,
-            _untranslated,
-            _repetition,
-            _numbers_kept,
-            _placeholders_kept,
-            _latin_words_kept,
-            _truncation,
-            _split,
-            _model_unsure,
-        )
-    ]
+    checks = [check(source, translation) for check in _MACHINE_CHECKS]
     confidence = math.prod(factor for factor, _ in checks)
     return round(confidence, 3), tuple(warning for _, warning in checks if warning)
+
+
+def human_checks(source: str, target: str) -> tuple[str, ...]:
+    """The warnings for a translation a person wrote: only the checks of what
+    must survive translation, not those of the model's behaviour."""
+    if not source.strip() or not target.strip():
+        return ()
+    translation = Translation(target)
+    return tuple(warning for check in _HUMAN_CHECKS if (warning := check(source.strip(), translation)[1]))
 
 
 def _length_ratio(source: str, translation: Translation) -> Check:
@@ -176,6 +177,11 @@ def _split(source: str, translation: Translation) -> Check:
     if translation.pieces == 1:
         return 1.0, None
     return 0.9, f"too long for the model: translated in {translation.pieces} pieces and joined"
+
+
+_HUMAN_CHECKS = (_untranslated, _numbers_kept, _placeholders_kept, _latin_words_kept)
+_MACHINE_CHECKS = (_length_ratio, _untranslated, _repetition, _numbers_kept, _placeholders_kept, _latin_words_kept,
+                   _truncation, _split, _model_unsure)
 
 
 def group_units(pairs: Sequence[Pair], path: str) -> list[Unit]:

@@ -28,6 +28,7 @@ _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 CONFIRMATION_LEVEL = "x-ConfirmationLevel"  # Trados Studio's name for a unit's review state
 APPROVED, DRAFT = "ApprovedTranslation", "Draft"
 ORIGIN, MACHINE_TRANSLATION = "x-zhen-origin", "machine-translation"
+TMX_DATE = "%Y%m%dT%H%M%SZ"  # TMX 1.4b's date format, always UTC
 
 
 def write_tmx(units: Sequence[Unit], path: str | Path, provenance: Provenance) -> None:
@@ -36,7 +37,7 @@ def write_tmx(units: Sequence[Unit], path: str | Path, provenance: Provenance) -
 
 
 def tmx_bytes(units: Sequence[Unit], provenance: Provenance) -> bytes:
-    date = provenance.created.strftime("%Y%m%dT%H%M%SZ")
+    date = provenance.created.strftime(TMX_DATE)
     root = etree.Element("tmx", version="1.4")
     etree.SubElement(
         root,
@@ -54,16 +55,12 @@ def tmx_bytes(units: Sequence[Unit], provenance: Provenance) -> bytes:
     )
     body = etree.SubElement(root, "body")
     for unit in units:
-        tu = etree.SubElement(body, "tu", creationdate=date, creationid="zhen")
-        _prop(tu, CONFIRMATION_LEVEL, confirmation_level(unit))
         if unit.approval is not None:
-            _approved_unit(tu, unit.approval)
+            tu = _approved_unit(body, unit.approval)
         else:
-            _prop(tu, "x-zhen-confidence", f"{unit.confidence:.3f}")
-            _prop(tu, ORIGIN, "alignment" if unit.aligned else MACHINE_TRANSLATION)
-            _prop(tu, "x-zhen-model", provenance.model)
-            if unit.logprob is not None:
-                _prop(tu, "x-zhen-logprob", f"{unit.logprob:.3f}")
+            tu = etree.SubElement(body, "tu", creationdate=date, creationid="zhen")
+            _prop(tu, CONFIRMATION_LEVEL, confirmation_level(unit))
+            _machine_props(tu, unit, provenance)
         if unit.copied:
             etree.SubElement(tu, "note").text = "copied from the source: it has no Chinese to translate"
         for warning in unit.warnings:
@@ -81,13 +78,28 @@ def confirmation_level(unit: Unit) -> str:
     return DRAFT
 
 
-def _approved_unit(tu: etree._Element, approval: Approval) -> None:
-    tu.set("changedate", approval.approved.strftime("%Y%m%dT%H%M%SZ"))
-    if approval.translator:
-        tu.set("changeid", clean_segment(approval.translator))
+def _approved_unit(body: etree._Element, approval: Approval) -> etree._Element:
+    """A person's translation: created and last changed when they approved it."""
+    when = approval.approved.astimezone(timezone.utc).strftime(TMX_DATE)
+    who = {"creationid": clean_segment(approval.translator), "changeid": clean_segment(approval.translator)}
+    tu = etree.SubElement(body, "tu", creationdate=when, changedate=when, **(who if approval.translator else {}))
+    _prop(tu, CONFIRMATION_LEVEL, APPROVED)
     _prop(tu, ORIGIN, "translation-memory")
     note = approval.note()
     etree.SubElement(tu, "note").text = clean_segment(note[0].upper() + note[1:])
+    return tu
+
+
+def _machine_props(tu: etree._Element, unit: Unit, provenance: Provenance) -> None:
+    """Where an unapproved unit's translation came from, and how far to trust it."""
+    if unit.edited:
+        _prop(tu, ORIGIN, "reviewer-edit")
+        return
+    _prop(tu, "x-zhen-confidence", f"{unit.confidence:.3f}")
+    _prop(tu, ORIGIN, "alignment" if unit.aligned else MACHINE_TRANSLATION)
+    _prop(tu, "x-zhen-model", provenance.model)
+    if unit.logprob is not None:
+        _prop(tu, "x-zhen-logprob", f"{unit.logprob:.3f}")
 
 
 def _prop(parent: etree._Element, kind: str, value: str) -> None:
@@ -215,6 +227,6 @@ def _first_attribute(name: str, *elements: etree._Element) -> str:
 def _date(value: str | None) -> datetime | None:
     """A TMX date (``20261126T142000Z``), None if absent or malformed."""
     try:
-        return datetime.strptime(value or "", "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+        return datetime.strptime(value or "", TMX_DATE).replace(tzinfo=timezone.utc)
     except ValueError:
         return None

@@ -22,17 +22,18 @@ import logging
 import math
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from .cache import NoCache, TranslationCache, default_cache_path
+from .cache import NoCache, TranslationCache
 from .data import Translation
 from .engines import ENGINES, Engine, Output, Request, load_engine
 from .errors import ZhenError
 from .han import HAN
-from .model import DEFAULT_MODEL, MODEL_ENV_VAR, load_tokenizer, model_fingerprint, resolve_model
-
-__all__ = ["DEFAULT_MODEL", "MODEL_ENV_VAR", "DecodingOptions", "Translator", "split_to_fit", "prepare_source"]
+from .model import ModelInfo, open_model
+from .settings import cache_path, model_name
 
 log = logging.getLogger(__name__)
 
@@ -70,47 +71,17 @@ class DecodingOptions:
     loop_guard: bool = True
 
 
-@dataclass(frozen=True)
-class ModelLimits:
-    """What the model directory fixes: identity, input size, default decoding."""
-
-    fingerprint: str
-    max_tokens: int  # longest input or output, </s> included (position embeddings)
-    beams: int
-    min_new_tokens: int
-
-    @classmethod
-    def read(cls, name: str, tokenizer) -> ModelLimits:
-        from transformers import AutoConfig, GenerationConfig
-
-        config = AutoConfig.from_pretrained(name)
-        try:
-            generation = GenerationConfig.from_pretrained(name)
-        except OSError:  # no generation_config.json: older exports keep it in config.json
-            generation = GenerationConfig.from_model_config(config)
-        # For encoder-decoders, generation lengths count the decoder start
-        # token. GenerationConfig's default max_length (20) is no limit of the model.
-        max_length = generation.to_diff_dict().get("max_length") or 10**6
-        most = min(config.max_position_embeddings, tokenizer.model_max_length, max_length)
-        return cls(
-            fingerprint=model_fingerprint(name),
-            max_tokens=most,
-            beams=generation.num_beams or 1,
-            min_new_tokens=max(0, (generation.min_length or 0) - 1),
-        )
-
-
 class Translator:
     """A model behind an engine, with its tokenizer and translation cache."""
 
-    def __init__(self, engine: Engine, tokenizer, name: str, limits: ModelLimits,
-                 options: DecodingOptions = DecodingOptions(), cache_path=None, use_cache: bool = True):
+    def __init__(self, engine: Engine, tokenizer, model: ModelInfo,
+                 options: DecodingOptions = DecodingOptions(), cache: str | Path | None = None, use_cache: bool = True):
         self.engine = engine
         self.tokenizer = tokenizer
-        self.name = name
-        self.limits = limits
+        self.model = model
+        self.name = model.name
         self.options = options
-        self.beams = options.beams or limits.beams
+        self.beams = options.beams or model.beams
         # What changes the output; SETTINGS_VERSION changes with the code that does.
         self.settings = (
             f"v{SETTINGS_VERSION}/{engine.name}/{engine.device.split(':')[0]}/{engine.precision}/beams={self.beams}"
@@ -118,24 +89,25 @@ class Translator:
             f"/guard={options.loop_guard}"
         )
         self.cache = (
-            TranslationCache(cache_path or default_cache_path(), limits.fingerprint, self.settings)
+            TranslationCache(cache_path(cache), model.fingerprint, self.settings)
             if use_cache else NoCache()
         )
         self.model_calls = 0  # batches sent to the engine, for tests and logs
+        # Distinct sentences so far translated by the model / found in the cache, for the summary lines.
+        self.stats: Counter[str] = Counter()
         self.encode = functools.lru_cache(maxsize=1 << 16)(self._encode)
+        self._decoded: set[str] = set()  # the pieces of the last call that the model translated
 
     @classmethod
     def load(cls, name: str | None = None, options: DecodingOptions = DecodingOptions(),
-             cache_path=None, use_cache: bool = True) -> Translator:
-        """Load a MarianMT model (hub id or directory) into the chosen engine."""
-        name, tokenizer = load_tokenizer(resolve_model(name))
-        device = _pick_device(options.device)
-        kind = _pick_engine(options.engine, device)
+             cache: str | Path | None = None, use_cache: bool = True) -> Translator:
+        """Load a MarianMT model (hub id or directory; see settings.model_name) into the chosen engine."""
         _check_options(options)
-        limits = ModelLimits.read(name, tokenizer)
-        engine = load_engine(kind, name, limits.fingerprint, tokenizer, device, options.precision, options.threads)
-        log.info("loaded %s: %s engine, %s, %s", name, engine.name, device, engine.precision)
-        return cls(engine, tokenizer, name, limits, options, cache_path, use_cache)
+        kind, device = _pick_engine_and_device(options.engine, options.device)
+        model, tokenizer = open_model(model_name(name))
+        engine = load_engine(kind, model, tokenizer, device, options.precision, options.threads)
+        log.info("loaded %s: %s engine, %s, %s", model.name, engine.name, device, engine.precision)
+        return cls(engine, tokenizer, model, options, cache, use_cache)
 
     def translate(self, sentences: Sequence[str], progress: bool | None = None) -> list[Translation]:
         """Translate each sentence; the result is in input order.
@@ -145,11 +117,13 @@ class Translator:
         plans = [self._plan(s) for s in sentences]
         pieces = list(dict.fromkeys(p for plan in plans if isinstance(plan, list) for p in plan))
         outputs = self._outputs(pieces, progress)
+        for plan in {tuple(plan) for plan in plans if isinstance(plan, list)}:
+            self.stats["translated" if any(p in self._decoded for p in plan) else "cached"] += 1
         return [plan if isinstance(plan, Translation) else self._join(plan, outputs) for plan in plans]
 
     def fits(self, text: str) -> bool:
         """Does ``text`` fit the model's input (end-of-sentence mark included)?"""
-        return len(self.encode(text)) <= self.limits.max_tokens
+        return len(self.encode(text)) <= self.model.max_tokens
 
     def _encode(self, text: str) -> tuple[int, ...]:
         # verbose=False: no warning for inputs over the limit; we split those.
@@ -158,11 +132,7 @@ class Translator:
     def _plan(self, sentence: str) -> Translation | list[str]:
         """A copied translation, or the pieces the model must translate."""
         text = sentence.strip()
-        if not HAN.search(text):
-            # Nothing Chinese: numbers, punctuation, names, English. The
-            # model would only garble it (or loop on it).
-            return Translation(" ".join(unicodedata.normalize("NFKC", text).split()), copied=True)
-        return split_to_fit(text, self.fits, self._token_starts)
+        return copied(text) or split_to_fit(text, self.fits, self._token_starts)
 
     def _token_starts(self, text: str) -> list[int]:
         """Where the model's source tokens start in ``text`` (none if unsure)."""
@@ -190,9 +160,9 @@ class Translator:
 
         outputs = self.cache.get(pieces)
         missing = [p for p in pieces if p not in outputs]
-        if outputs:
-            log.info("%d of %d sentences (or pieces of long ones) found in the translation cache",
-                     len(outputs), len(pieces))
+        self._decoded = set(missing)
+        log.debug("%d of %d sentences (or pieces of long ones) found in the translation cache",
+                  len(outputs), len(pieces))
         with tqdm(total=len(pieces), initial=len(outputs), unit="sentence", desc="translating",
                   disable=_no_bar(progress)) as bar:
             for batch, results in self._generate(missing):
@@ -236,8 +206,8 @@ class Translator:
         """Decoding settings for ``piece``: length limits relative to its length."""
         o, tokens = self.options, len(self.encode(piece))
         # The decoder start token takes one of the model's positions.
-        most = min(self.limits.max_tokens - 1, _round_up(o.max_length_ratio * tokens + o.max_extra_tokens))
-        least = min(most, max(self.limits.min_new_tokens, _round_up(o.min_length_ratio * tokens)))
+        most = min(self.model.max_tokens - 1, _round_up(o.max_length_ratio * tokens + o.max_extra_tokens))
+        least = min(most, max(self.model.min_new_tokens, _round_up(o.min_length_ratio * tokens)))
         return Request(self.beams, least, most, **guard)
 
     def _guard(self, batch: list[str], results: list[Output]) -> list[Output]:
@@ -275,6 +245,15 @@ class Translator:
             logprob=round(sum(out.logprob * n for out, n in zip(parts, lengths)) / sum(lengths), 4),
             looped=any(self._loops(p, out) for p, out in zip(pieces, parts)),
         )
+
+
+def copied(sentence: str) -> Translation | None:
+    """The translation of a sentence with nothing Chinese in it (numbers,
+    punctuation, names, English): the text itself, normalised. The model
+    would only garble it (or loop on it). None if there is Chinese."""
+    if HAN.search(sentence):
+        return None
+    return Translation(" ".join(unicodedata.normalize("NFKC", sentence).split()), copied=True)
 
 
 def _round_up(tokens: float) -> int:
@@ -355,37 +334,53 @@ def _no_bar(progress: bool | None) -> bool | None:
     return None if progress is None else not progress
 
 
-def _pick_device(device: str) -> str:
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if not re.fullmatch(r"cpu|cuda(:\d+)?", device):
-        raise ZhenError(f"unknown device {device!r}; use cpu, cuda, cuda:N or auto")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ZhenError(f"--device {device} asked for, but torch sees no CUDA GPU; use --device cpu")
-    if device.startswith("cuda:") and int(device[5:]) >= torch.cuda.device_count():
-        raise ZhenError(f"--device {device}: torch sees {torch.cuda.device_count()} GPU(s), numbered from 0")
-    return device
+# What --device accepts.
+DEVICES = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 
-def _pick_engine(engine: str, device: str) -> str:
-    """auto: CTranslate2 on a CPU where it is installed, transformers on a GPU.
+def _pick_engine_and_device(engine: str, device: str) -> tuple[str, str]:
+    """Resolve ``auto``: CTranslate2 on a CPU where it is installed, transformers on a GPU.
 
     PyPI's CTranslate2 needs CUDA 12's own libraries on a GPU, which a
-    PyTorch install does not bring; PyTorch in float16 is the sure path there.
+    PyTorch install does not bring; PyTorch in float16 is the sure path
+    there. On a CPU with CTranslate2, torch is not even imported.
     """
-    if engine != "auto":
-        if engine not in ENGINES:
-            raise ZhenError(f"unknown engine {engine!r}; use {' or '.join(ENGINES)}")
-        return engine
+    if engine not in ("auto", *ENGINES):
+        raise ZhenError(f"unknown engine {engine!r}; use {' or '.join(ENGINES)}")
+    if not DEVICES.fullmatch(device):
+        raise ZhenError(f"unknown device {device!r}; use cpu, cuda, cuda:N or auto")
+    if device == "auto":
+        device = "cuda" if _gpu_count(engine) else "cpu"
+    if engine == "auto":
+        engine = "transformers" if device.startswith("cuda") or not _has_ctranslate2() else "ctranslate2"
     if device.startswith("cuda"):
-        return "transformers"
+        count, who = _gpu_count(engine), "CTranslate2" if engine == "ctranslate2" else "torch"
+        if not count:
+            raise ZhenError(f"--device {device} asked for, but {who} sees no CUDA GPU; use --device cpu")
+        if int(device.partition(":")[2] or 0) >= count:
+            raise ZhenError(f"--device {device}: {who} sees {count} GPU(s), numbered from 0")
+    return engine, device
+
+
+def _gpu_count(engine: str) -> int:
+    """CUDA GPUs the engine would see; CTranslate2 answers without importing torch."""
+    if engine != "transformers" and _has_ctranslate2():
+        import ctranslate2
+
+        count = ctranslate2.get_cuda_device_count()
+        if engine == "ctranslate2" or not count:
+            return count
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def _has_ctranslate2() -> bool:
     try:
         import ctranslate2  # noqa: F401
     except ImportError:
-        return "transformers"
-    return "ctranslate2"
+        return False
+    return True
 
 
 def _check_options(options: DecodingOptions) -> None:

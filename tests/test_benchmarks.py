@@ -33,7 +33,8 @@ def test_segment_benchmark_scores_boundaries(tmp_path):
     assert zh_all[2:5] == ["1.000", "0.667", "0.800"]  # P, R, F1
     assert en_all[2:5] == ["1.000", "1.000", "1.000"]
     assert "001 missed 他来了。她说：‖“走吧。”" in result.stdout
-    assert result.returncode == 1  # the zh goal is not met on this data
+    assert "goal (F1 >= 0.985, >= 5 MB/s): NOT met" in result.stdout
+    assert result.returncode == 0  # a goal not met is reported, not a failure
 
 
 def test_align_benchmark_skips_without_data(tmp_path):

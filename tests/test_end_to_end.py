@@ -170,10 +170,10 @@ def test_translate_prints_one_line_per_input_line(tiny_model):
     assert len(lines) == 4 and lines[0] and lines[1] == "" and lines[2] and lines[3] == ""
 
 
-def test_unknown_device_is_a_one_line_error(tiny_model):
+def test_an_unknown_device_is_a_wrong_command_line(tiny_model):
     result = run_cli("translate", "-", "--model", tiny_model, "--device", "gpu", stdin="你好。".encode())
-    assert result.returncode == 1
-    assert result.stderr.decode() == "zhen: error: unknown device 'gpu'; use cpu, cuda, cuda:N or auto\n"
+    assert result.returncode == 2
+    assert "argument --device: expected cpu, cuda, cuda:N or auto, not 'gpu'" in result.stderr.decode()
 
 
 def test_model_errors_are_one_line_with_advice(tmp_path):
@@ -182,16 +182,40 @@ def test_model_errors_are_one_line_with_advice(tmp_path):
     result = run_cli("run", source, "--out", tmp_path, "--model", tmp_path / "missing")
     stderr = result.stderr.decode()
     assert result.returncode == 1
-    assert stderr.count("\n") == 1 and "make model" in stderr and "Traceback" not in stderr
+    assert stderr.count("\n") == 1 and "does not exist; give --model" in stderr and "Traceback" not in stderr
 
 
-def test_offline_hub_model_fails_with_advice(tmp_path):
+OFFLINE_WAY_OUT = "make tiny-model && make MODEL=models/tiny-random"
+
+
+@pytest.mark.parametrize("env, why", [
+    ({"HF_HUB_OFFLINE": "1"}, "HF_HUB_OFFLINE is set"),
+    ({"HF_ENDPOINT": "http://127.0.0.1:9"}, "127.0.0.1 cannot be reached (no network?)"),  # nobody listens there
+])
+def test_the_default_model_offline_fails_at_once_naming_what_works_offline(tmp_path, env, why):
     source = tmp_path / "doc.txt"
     source.write_text("你好。", encoding="utf-8")
-    result = run_cli("run", source, "--out", tmp_path, env={"HF_HUB_OFFLINE": "1", "ZHEN_MODEL": ""})
+    # In an empty directory: no models/opus-mt-zh-en saved by `make model`.
+    env = {**env, "ZHEN_MODEL": "", "HF_HOME": str(tmp_path / "hf")}
+    result = run_cli("run", source, "--out", tmp_path / "out", cwd=tmp_path, env=env)
     stderr = result.stderr.decode()
-    assert result.returncode == 1
-    assert "Helsinki-NLP/opus-mt-zh-en" in stderr and "make model" in stderr and "Traceback" not in stderr
+    assert result.returncode == 1 and stderr.count("\n") == 1, stderr
+    assert f"cannot download model Helsinki-NLP/opus-mt-zh-en: {why}" in stderr
+    assert "make model" in stderr and OFFLINE_WAY_OUT in stderr
+    align = run_cli("align", source, source, cwd=tmp_path, env=env).stderr.decode()
+    assert "--no-mt" in align and "--source-mt FILE" in align
+    download = run_cli("download-model", cwd=tmp_path, env=env).stderr.decode()
+    assert "downloading needs network once" in download and OFFLINE_WAY_OUT in download
+    assert "make model" not in download  # the step that just failed
+
+
+def test_an_unreachable_hub_is_found_before_the_heavy_imports(tmp_path):
+    check = ("import sys; from pipeline.model import open_model; from pipeline.errors import ZhenError\n"
+             "try:\n    open_model('Helsinki-NLP/opus-mt-zh-en')\nexcept ZhenError:\n"
+             "    print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")})
+    assert result.stdout.strip() == "[]", result.stderr
 
 
 def test_inputs_with_the_same_name_are_refused(tiny_model, tmp_path):

@@ -1,5 +1,9 @@
 """The translator's loop: machine drafts out, reviews in, approved work reused and never lost."""
 
+import os
+import time
+from datetime import datetime, timezone
+
 import polib
 import pytest
 from lxml import etree
@@ -106,7 +110,7 @@ class Recording:
     """A translator that records what it is asked to translate."""
 
     def __init__(self, translator):
-        self.translator, self.name, self.asked = translator, translator.name, []
+        self.translator, self.name, self.stats, self.asked = translator, translator.name, translator.stats, []
 
     def translate(self, sentences, progress=None):
         self.asked += sentences
@@ -284,4 +288,70 @@ def test_an_edited_sentence_is_offered_its_old_reviewed_translation(tiny_model, 
     assert po.find("今天天晴。").msgstr != "It rains today."  # too different: a fresh draft
     assert [e.msgid for e in po.obsolete_entries()] == ["今天下雨。"]
     assert '#| msgid "我们明天上午十点在会议室开会。"' in (out / "doc.po").read_text(encoding="utf-8")
+    check_outputs(out)
+
+
+def tmx_unit(path, source):
+    """The <tu> of ``source`` in a TMX."""
+    return next(tu for tu in etree.parse(str(path)).getroot().iterfind("body/tu") if tu.findtext("tuv[1]/seg") == source)
+
+
+def test_comments_say_where_an_approval_was_made(tiny_model, tmp_path):
+    out = tmp_path / "out"
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.txt").write_text("同一句。", encoding="utf-8")
+    run_docs(tiny_model, out, tmp_path / "a.txt")
+    review(out / "a.po", approve={"同一句。": "The same sentence."})
+    run_docs(tiny_model, out, tmp_path / "a.txt", tmp_path / "b.txt")
+    assert polib.pofile(str(out / "a.po")).find("同一句。").comment.startswith(
+        "Approved in this file by Li Wei <li@example.com> on ")
+    assert polib.pofile(str(out / "b.po")).find("同一句。").comment.startswith(
+        f"Approved translation from the translation memory (approved in {out / 'a.po'} by Li Wei")
+
+
+def test_an_approval_is_dated_when_the_file_was_saved_if_the_editor_did_not_say(tiny_model, tmp_path):
+    """A script or text editor leaves PO-Revision-Date as zhen wrote it; the
+    file's modification time is then when the reviewer approved."""
+    doc, out = tmp_path / "doc.txt", tmp_path / "out"
+    doc.write_text("甲句。", encoding="utf-8")
+    run_docs(tiny_model, out, doc)
+    po = polib.pofile(str(out / "doc.po"))
+    po.find("甲句。").msgstr, po.find("甲句。").flags = "Sentence A.", []
+    po.save()  # PO-Revision-Date untouched
+    saved = int(time.time())  # after zhen wrote the file; not the PO-Revision-Date zhen wrote
+    os.utime(out / "doc.po", (saved, saved))
+    run_docs(tiny_model, out, doc)
+    tu = tmx_unit(out / "doc.tmx", "甲句。")
+    expected = datetime.fromtimestamp(saved, timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    assert tu.get("changedate") == tu.get("creationdate") == expected
+
+
+def test_the_tmx_carries_a_reviewers_unapproved_edit_as_a_draft(tiny_model, tmp_path):
+    doc, out = tmp_path / "doc.txt", tmp_path / "out"
+    doc.write_text("甲句。乙句。", encoding="utf-8")
+    run_docs(tiny_model, out, doc)
+    draft = polib.pofile(str(out / "doc.po")).find("甲句。").msgstr
+    review(out / "doc.po", edit={"甲句。": "Sentence A, half done"})
+    run_docs(tiny_model, out, doc)
+    tu = tmx_unit(out / "doc.tmx", "甲句。")
+    assert tu.findtext("tuv[2]/seg") == "Sentence A, half done"
+    assert tu.findtext("prop[@type='x-ConfirmationLevel']") == "Draft"
+    assert tu.findtext("prop[@type='x-zhen-origin']") == "reviewer-edit"
+    assert f"the machine translation: {draft}" in [n.text for n in tu.iterfind("note")][-1]
+    check_outputs(out)
+
+
+def test_a_persons_translation_is_checked_for_what_it_drops(tiny_model, tmp_path):
+    """Approved, so neither fuzzy nor of lower confidence; but the number and
+    the placeholder it lost are said in the PO and the TMX."""
+    doc, out = tmp_path / "doc.txt", tmp_path / "out"
+    doc.write_text("共有 25 个文件，%s 已删除。\n", encoding="utf-8")
+    run_docs(tiny_model, out, doc)
+    review(out / "doc.po", approve={"共有 25 个文件，%s 已删除。": "Some files were deleted."})
+    run_docs(tiny_model, out, doc)
+    entry = polib.pofile(str(out / "doc.po")).find("共有 25 个文件，%s 已删除。")
+    assert not entry.fuzzy and "Check: numbers missing: 25" in entry.comment
+    assert "Check: placeholders missing: %s" in entry.comment
+    notes = [n.text for n in tmx_unit(out / "doc.tmx", "共有 25 个文件，%s 已删除。").iterfind("note")]
+    assert "numbers missing: 25" in notes and "placeholders missing: %s" in notes
     check_outputs(out)

@@ -9,7 +9,7 @@ from conftest import TMX_DTD, require_tool
 from pipeline.errors import ZhenError
 from pipeline.data import Provenance, Unit
 from pipeline.memory import TranslationMemory
-from pipeline.po import po_file, write_po
+from pipeline.po import machine_drafts, po_file, write_po
 from pipeline.tmx import tmx_bytes, write_tmx
 
 PROVENANCE = Provenance(model="Helsinki-NLP/opus-mt-zh-en", created=datetime(2026, 11, 26, 8, 30, tzinfo=timezone.utc))
@@ -143,17 +143,23 @@ def review(path, approve, fuzzy_edit=None):
     po.save()
 
 
+def write_recorded(units, path, memory):
+    """write_po as a run does it: the memory records the drafts first."""
+    memory.remember_drafts(machine_drafts(units))
+    write_po(units, path, PROVENANCE, "doc.txt", memory.is_machine_draft)
+
+
 def test_rewriting_a_po_merges_the_reviewers_work_as_msgmerge_would(tmp_path):
     path, memory = tmp_path / "doc.po", TranslationMemory(tmp_path / "tm.sqlite")
     first = units_of([("第一句。", "MT one."), ("第二句。", "MT two."), ("第三句。", "MT three."), ("第五句。", "MT five.")])
-    write_po(first, path, PROVENANCE, "doc.txt", memory)
+    write_recorded(first, path, memory)
     review(path, approve={"第一句。": "The first sentence.", "第三句。": "The third."},
            fuzzy_edit={"第二句。": "Half-done edit"})
 
     # The document changed (the third sentence left, a fourth arrived) and so did the MT.
     second = units_of([("第一句。", "New MT one."), ("第二句。", "New MT two."), ("第四句。", "MT four."),
                        ("第五句。", "New MT five.")])
-    write_po(second, path, PROVENANCE, "doc.txt", memory)
+    write_recorded(second, path, memory)
     po = polib.pofile(str(path))
     entries = {e.msgid: e for e in po}
     assert (entries["第一句。"].msgstr, entries["第一句。"].fuzzy) == ("The first sentence.", False)
@@ -168,7 +174,7 @@ def test_rewriting_a_po_merges_the_reviewers_work_as_msgmerge_would(tmp_path):
     assert po.metadata["Last-Translator"] == "Li Wei <li@example.com>"
 
     # The third sentence comes back: its approved translation is revived.
-    write_po(first, path, PROVENANCE, "doc.txt", memory)
+    write_recorded(first, path, memory)
     entries = {e.msgid: e for e in polib.pofile(str(path)) if not e.obsolete}
     assert (entries["第三句。"].msgstr, entries["第三句。"].fuzzy) == ("The third.", False)
 

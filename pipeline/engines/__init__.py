@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ..model import ModelInfo
 
 ENGINES = ("ctranslate2", "transformers")
 PRECISIONS = ("auto", "float32", "float16", "bfloat16", "int8")
@@ -51,13 +54,13 @@ class Engine(Protocol):
         ...
 
 
-def load_engine(kind: str, model: str, fingerprint: str, tokenizer, device: str, precision: str,
+def load_engine(kind: str, model: ModelInfo, tokenizer, device: str, precision: str,
                 threads: int | None) -> Engine:
-    """Load ``model`` (a directory or hub id, already checked) into an engine."""
+    """Load ``model`` (already checked by ``model.open_model``) into an engine."""
     if kind == "transformers":
         from .hf import TransformersEngine
 
-        return TransformersEngine.load(model, tokenizer, device, precision, threads)
+        return TransformersEngine.load(model.name, tokenizer, device, precision, threads)
     from .ct2 import CTranslate2Engine
 
-    return CTranslate2Engine.load(model, fingerprint, tokenizer, device, precision, threads)
+    return CTranslate2Engine.load(model, tokenizer, device, precision, threads)

@@ -21,13 +21,11 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..errors import ZhenError
-from ..cache import default_cache_path
-from ..model import model_fingerprint
+from ..model import ModelInfo, fingerprint
+from ..settings import conversions_dir
 from . import Batch, Output
 
 log = logging.getLogger(__name__)
-
-MODELS_DIR_ENV_VAR = "ZHEN_MODELS_DIR"
 
 
 class CTranslate2Engine:
@@ -40,7 +38,7 @@ class CTranslate2Engine:
         self.precision = precision
 
     @classmethod
-    def load(cls, name: str, fingerprint: str, tokenizer, device: str, precision: str,
+    def load(cls, model: ModelInfo, tokenizer, device: str, precision: str,
              threads: int | None) -> CTranslate2Engine:
         try:
             import ctranslate2
@@ -48,7 +46,8 @@ class CTranslate2Engine:
             raise ZhenError("--engine ctranslate2 needs the ctranslate2 package: pip install ctranslate2") from None
         if precision == "auto":
             precision = "int8_float16" if device.startswith("cuda") else "int8"
-        converted = converted_model(name, fingerprint)
+        name = model.name
+        converted = converted_model(name, model.fingerprint)
         kind, _, index = device.partition(":")
         cores = threads or os.cpu_count() or 1
         try:
@@ -115,16 +114,18 @@ class CTranslate2Engine:
         ]
 
 
-def converted_model(name: str, fingerprint: str | None = None) -> Path:
+def converted_model(name: str, model_fingerprint: str | None = None) -> Path:
     """The CTranslate2 copy of model ``name``, converting it on first use.
 
-    Keyed by the model's fingerprint, so a changed model is converted again.
-    Converting into a temporary directory and renaming it makes concurrent
-    first uses safe: one rename wins, the other copy is discarded.
+    Named by the model's fingerprint (after the model's own name, for people
+    looking in the folder), so a changed model is converted again and the
+    same model reached by another path is not. Converting into a temporary
+    directory and renaming it makes concurrent first uses safe: one rename
+    wins, the other copy is discarded.
     """
-    root = _conversions_folder(name)
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name.strip("/")).strip("-.")[-60:]
-    target = root / f"{slug}-{(fingerprint or model_fingerprint(name))[:12]}"
+    root = conversions_dir(name)
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(name.rstrip("/")).name).strip("-.")[:60] or "model"
+    target = root / f"{readable}-{(model_fingerprint or fingerprint(name))[:16]}"
     if (target / "model.bin").is_file():
         return target
     import ctranslate2
@@ -148,12 +149,3 @@ def converted_model(name: str, fingerprint: str | None = None) -> Path:
 
 def _mean(values) -> float:
     return sum(values) / len(values) if values else 0.0
-
-
-def _conversions_folder(name: str) -> Path:
-    if os.environ.get(MODELS_DIR_ENV_VAR):
-        return Path(os.environ[MODELS_DIR_ENV_VAR]) / "ctranslate2"
-    beside = Path(name).resolve().parent
-    if Path(name).is_dir() and os.access(beside, os.W_OK):
-        return beside / "ctranslate2"
-    return default_cache_path().parent / "ctranslate2"
