@@ -9,7 +9,11 @@ ZHEN    ?= $(PYTHON) -m pipeline
 MODEL   ?= $(or $(ZHEN_MODEL),models/opus-mt-zh-en)
 OUT     ?= out
 # The translation memory: approved translations, reused instead of the model.
-TM      ?= $(or $(ZHEN_TM),zhen-tm.sqlite)
+# Default: $ZHEN_TM (which must exist), else zhen-tm.sqlite here, started on
+# first use. A memory named with TM=FILE must exist too; NEW_TM=1 starts one.
+TM      ?=
+NEW_TM  ?=
+TM_OPTION := $(if $(TM),$(if $(NEW_TM),--new-tm,--tm) "$(TM)")
 # Extra options for `zhen run`, e.g. ZHEN_OPTS="--beams 1 --device cuda".
 ZHEN_OPTS ?=
 # Pinned: an unpinned torch pulls a multi-GB CUDA build. On this project's
@@ -31,7 +35,7 @@ ifneq ($(SKIPPED),0)
 $(warning skipping $(SKIPPED) document(s) in corpus/ whose names make cannot handle; rename them or use `zhen run`)
 endif
 
-.PHONY: all setup test tm bench-segment bench-translate bench-align model tiny-model clean help FORCE
+.PHONY: all setup test tm bench-segment bench-translate bench-align bench-review model tiny-model clean help FORCE
 
 all: $(OUTPUTS)
 ifeq ($(INPUTS),)
@@ -49,7 +53,7 @@ endif
 # approved entries into the translation memory and marks them in the TMX.
 .SECONDEXPANSION:
 $(OUT)/%.tmx: corpus/%.txt $(MODEL_STAMP) $$(or $$(wildcard $(OUT)/%.po),FORCE) | $(MODEL_READY)
-	$(ZHEN) run "$<" --out "$(OUT)" --model "$(MODEL)" --tm "$(TM)" $(ZHEN_OPTS)
+	$(ZHEN) run "$<" --out "$(OUT)" --model "$(MODEL)" $(TM_OPTION) $(ZHEN_OPTS)
 
 # Holds the model name; rewritten (so newer) only when MODEL changes. Done
 # as make reads this file rather than by a recipe, so that when nothing is
@@ -66,8 +70,8 @@ TM_TMX  ?= zhen-tm.tmx
 REVIEWED := $(wildcard $(OUT)/*.po)
 
 tm:
-	$(if $(REVIEWED),$(ZHEN) import-po --tm "$(TM)" $(foreach f,$(REVIEWED),"$(f)"))
-	$(ZHEN) export-tm --tm "$(TM)" -o "$(TM_TMX)"
+	$(if $(REVIEWED),$(ZHEN) import-po $(TM_OPTION) $(foreach f,$(REVIEWED),"$(f)"))
+	$(ZHEN) export-tm $(if $(TM),--tm "$(TM)") -o "$(TM_TMX)"
 
 model: $(DEFAULT_MODEL_DIR)/config.json
 
@@ -85,8 +89,11 @@ setup:
 	$(PYTHON) -m pip install "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PYTHON) -m pip install -e ".[dev,bench]"
 
+# Two test processes: most tests wait on a zhen subprocess or the model.
+TEST_JOBS ?= 2
+
 test:
-	$(PYTHON) -m pytest
+	$(PYTHON) -m pytest -n $(TEST_JOBS)
 
 # Benchmarks on ../shared/data/mac-dev (skipped when it is absent).
 MAC_DEV ?= ../shared/data/mac-dev
@@ -96,6 +103,10 @@ bench-segment:
 
 bench-align:
 	$(PYTHON) benchmarks/bench_align.py --data $(MAC_DEV) --scale
+
+# The review loop at scale: merging 100,000 reviewed entries, importing a 200 MB TMX.
+bench-review:
+	$(PYTHON) benchmarks/bench_review.py
 
 # Builds models/bench-opus-mt-shaped (random weights, ~300 MB) on first use.
 bench-translate:
@@ -113,10 +124,11 @@ help:
 	@echo "make            translate corpus/*.txt into $(OUT)/*.tmx and $(OUT)/*.po (MODEL=$(MODEL))"
 	@echo "make setup      create $(VENV) and install zhen with its dependencies"
 	@echo "make test       run the tests"
-	@echo "make tm         write the translation memory ($(TM)) as $(TM_TMX)"
+	@echo "make tm         write the translation memory ($(or $(TM),$(ZHEN_TM),zhen-tm.sqlite)) as $(TM_TMX)"
 	@echo "make bench-translate  translation speed against the one-by-one generate loop"
 	@echo "make bench-align    sentence alignment F1 on $(MAC_DEV) next to Bertalign and Gale-Church; 1k and 10k scale"
 	@echo "make bench-segment  sentence segmentation F1 and speed on $(MAC_DEV), next to pySBD and sentence-splitter"
+	@echo "make bench-review   the review loop at scale: a 100,000-entry PO merge, a 200 MB TMX import"
 	@echo "make model      download Helsinki-NLP/opus-mt-zh-en into $(DEFAULT_MODEL_DIR)"
 	@echo "make tiny-model build a tiny random model in models/tiny-random (offline demos)"
 	@echo "make clean      remove the generated $(OUT)/*.tmx (PO files may hold reviews and stay)"

@@ -104,20 +104,24 @@ def accuracy(data: Path) -> bool:
 
 def scale(data: Path) -> bool:
     """Time and peak memory of aligning about N x N sentences, each in a fresh process."""
-    for size in (1_000, 10_000):
-        child = subprocess.run([sys.executable, __file__, "--data", str(data), "--one-scale-run", str(size)],
-                               capture_output=True, text=True)
+    results = {}
+    for size, bridge in ((1_000, True), (10_000, True), (10_000, False)):
+        command = [sys.executable, __file__, "--data", str(data), "--one-scale-run", str(size)]
+        child = subprocess.run(command + ([] if bridge else ["--no-mt"]), capture_output=True, text=True)
         if child.returncode:
             sys.exit(child.stderr)
         n, m, seconds, peak_kib, strict = child.stdout.split()
-        seconds, peak_mib = float(seconds), int(peak_kib) / 1024
-        print(f"{n:>6} x {m} sentences: {seconds:5.1f} s, peak memory {peak_mib:,.0f} MiB, strict F1 {strict}")
+        results[size, bridge] = float(seconds), int(peak_kib) / 1024
+        label = "" if bridge else " (--no-mt)"
+        print(f"{n:>6} x {m} sentences{label}: {float(seconds):5.1f} s, peak memory {int(peak_kib) / 1024:,.0f} MiB, "
+              f"strict F1 {strict}")
+    seconds, peak_mib = results[10_000, True]
     ok = seconds < SCALE_LIMITS[0] and peak_mib < SCALE_LIMITS[1]
     print(f"goal 10,000 x 10,000 under {SCALE_LIMITS[0]:.0f} s and {SCALE_LIMITS[1]} MiB: {'met' if ok else 'NOT met'}")
     return ok
 
 
-def one_scale_run(data: Path, size: int) -> None:
+def one_scale_run(data: Path, size: int, bridged: bool = True) -> None:
     """Whole texts, repeated until the source has ``size`` sentences; the
     gold alignments concatenated the same way check that nothing degrades."""
     source, target, bridge, gold = [], [], [], []
@@ -133,7 +137,7 @@ def one_scale_run(data: Path, size: int) -> None:
             if len(source) >= size:
                 break
     start = time.perf_counter()
-    beads = align_sentences(source, target, bridge)
+    beads = align_sentences(source, target, bridge if bridged else None)
     seconds = time.perf_counter() - start
     strict = evaluate([gold], [beads]).strict[2]
     print(len(source), len(target), f"{seconds:.1f}", peak_kib(), f"{strict:.3f}")
@@ -155,12 +159,13 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="mac-dev folder (default: %(default)s)")
     parser.add_argument("--scale", action="store_true", help="also time 1k and 10k sentences a side")
     parser.add_argument("--one-scale-run", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--no-mt", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if not args.data.is_dir():
         print(f"skipped: no mac-dev data at {args.data}")
         return 0
     if args.one_scale_run:
-        one_scale_run(args.data, args.one_scale_run)
+        one_scale_run(args.data, args.one_scale_run, bridged=not args.no_mt)
         return 0
     accuracy(args.data)
     if args.scale:

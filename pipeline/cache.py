@@ -8,11 +8,13 @@ point loses at most the batch in flight (each batch is one transaction).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from . import store
 from .engines import Output
+from .errors import ZhenError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS translations (
@@ -32,8 +34,12 @@ class TranslationCache:
 
     def __init__(self, path: str | Path, model: str, settings: str):
         self.path, self.model, self.settings = Path(path), model, settings
-        with self._errors("open"):
-            self.db = store.connect(self.path, _SCHEMA)
+        try:
+            self.db = store.connect(self.path, store.CACHE, _SCHEMA)
+        except ZhenError as err:  # not a cache at all
+            raise ZhenError(f"{err} (--no-cache runs without it)") from None
+        except (OSError, sqlite3.Error) as err:
+            raise ZhenError(f"cannot open the translation cache {self.path}: {err} (--no-cache runs without it)") from None
 
     def get(self, sources: Iterable[str]) -> dict[str, Output]:
         found = {}
@@ -51,11 +57,11 @@ class TranslationCache:
             (self.model, self.settings, source, " ".join(map(str, out.ids)), out.logprob, int(out.finished))
             for source, out in outputs.items()
         ]
-        with self._errors("write to"), store.transaction(self.db) as cursor:
+        with self._errors("write to"), store.transaction(self.db, f"the translation cache {self.path}") as cursor:
             cursor.executemany("INSERT OR REPLACE INTO translations VALUES (?, ?, ?, ?, ?, ?)", rows)
 
     def _errors(self, doing: str):
-        return store.errors_as(f"cannot {doing} the translation cache {self.path} (--no-cache skips it)")
+        return store.errors_as(f"cannot {doing} the translation cache {self.path} (--no-cache runs without it)")
 
 
 class NoCache:

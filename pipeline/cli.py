@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,10 +25,10 @@ from .po import approved_entries, read_po, write_po
 from .run import run
 from .segment import LANGUAGES, segment, segment_lines
 from .settings import (CACHE_ENV_VAR, DEFAULT_MEMORY, DEFAULT_MODEL, MEMORY_ENV_VAR, MODEL_ENV_VAR, SAVED_MODEL_DIR,
-                       creation_time, memory_path)
+                       creation_time, memory_location)
 from .textio import atomic_write, read_document
 from .tmx import read_tmx, write_tmx
-from .translate import DEVICES, DecodingOptions, Translator, copied
+from .translate import DEVICES, MAX_BATCH_TOKENS, MAX_BEAMS, DecodingOptions, Translator, copied, max_threads
 from .vecalign import evaluate, format_beads, parse_beads
 
 ALIGN_FORMATS = ("vecalign", "tmx", "po", "tsv")
@@ -54,26 +55,62 @@ Details: README.md.
 """
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what make, systemd and timeout send): cleaned up like Ctrl-C."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    _setup_logging(args.verbosity)
-    _utf8_stdout()
+    signal.signal(signal.SIGTERM, _terminate)
     try:
+        parser = _parser()
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:  # said with the command's own usage, not the top level's
+            args.usage.error(f"unrecognized arguments: {' '.join(unknown)}")
+        _setup_logging(args.verbosity)
+        _utf8_stdout()
         args.command(args)
     except ZhenError as err:
-        print(f"zhen: error: {err}", file=sys.stderr)
+        _error(str(err))
         return 1
     except BrokenPipeError:  # `zhen segment doc.txt | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except OSError as err:  # disk full, permission denied, ... while writing
-        print(f"zhen: error: {err.strerror or err}: {err.filename or ''}".rstrip(": "), file=sys.stderr)
+        _error(f"{err.strerror or err}: {err.filename or ''}".rstrip(": "))
         return 1
-    except KeyboardInterrupt:
-        print("zhen: interrupted; outputs written so far are complete", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as signal_:
+        return _interrupted(signal_)
+    except Exception as err:  # a library may wrap Ctrl-C during its import in its own error
+        if interrupt := _interruption_in(err):
+            return _interrupted(interrupt)
+        raise
     return 0
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
+def _interrupted(interrupt: KeyboardInterrupt) -> int:
+    """Ctrl-C or SIGTERM: every file written is complete (temporary files are removed)."""
+    what = "terminated" if isinstance(interrupt, Terminated) else "interrupted"
+    print(f"zhen: {what}; outputs written so far are complete", file=sys.stderr)
+    return 128 + (signal.SIGTERM if isinstance(interrupt, Terminated) else signal.SIGINT)
+
+
+def _interruption_in(err: BaseException) -> KeyboardInterrupt | None:
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _error(message: str) -> None:
+    """The one-line error: a file name may hold a line break, the message never does."""
+    line = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+    print(f"zhen: error: {line}", file=sys.stderr)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -100,16 +137,19 @@ def _parser() -> argparse.ArgumentParser:
                        f"if saved there, else {DEFAULT_MODEL})")
     model.add_argument("--engine", choices=("auto", *ENGINES), default="auto",
                        help="ctranslate2 (fast; the model is converted once into models/) or "
-                       "transformers (default: ctranslate2 if installed)")
-    model.add_argument("--beams", type=_positive, metavar="N",
-                       help="beam size; 1 is greedy, faster (default: the model's generation config, 4 for opus-mt)")
+                       "transformers (default, auto: ctranslate2 on a CPU if installed, else transformers)")
+    model.add_argument("--beams", type=_whole(1, MAX_BEAMS), metavar="N",
+                       help=f"beam size, 1 to {MAX_BEAMS}; 1 is greedy, faster (default: the model's generation "
+                       "config, 4 for opus-mt)")
     model.add_argument("--precision", choices=PRECISIONS, default="auto",
                        help="weights' numeric type (default: int8 with ctranslate2 and float32 with "
                        "transformers on CPU, float16 on GPU)")
-    model.add_argument("--batch-tokens", type=_positive, default=DecodingOptions.batch_tokens, metavar="N",
-                       help="source tokens per batch, padding included (default: %(default)s)")
+    model.add_argument("--batch-tokens", type=_whole(1, MAX_BATCH_TOKENS), default=DecodingOptions.batch_tokens,
+                       metavar="N", help=f"source tokens per batch, padding included, up to {MAX_BATCH_TOKENS} "
+                       "(default: %(default)s)")
     model.add_argument("--device", default="auto", type=_device, help="cpu, cuda, cuda:N or auto (default: auto)")
-    model.add_argument("--threads", type=_positive, metavar="N", help="CPU threads (default: all cores)")
+    model.add_argument("--threads", type=_whole(1, max_threads()), metavar="N",
+                       help=f"CPU threads, up to the {max_threads()} cores of this machine (default: all)")
     model.add_argument("--cache", metavar="FILE",
                        help=f"translation cache, SQLite (default: ${CACHE_ENV_VAR} or ~/.cache/zhen/translations.sqlite)")
     model.add_argument("--no-cache", dest="use_cache", action="store_false",
@@ -118,7 +158,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="progress bar (default: only on a terminal)")
     memory = argparse.ArgumentParser(add_help=False)
     memory.add_argument("--tm", metavar="FILE",
-                        help=f"translation memory, SQLite (default: ${MEMORY_ENV_VAR} or ./{DEFAULT_MEMORY})")
+                        help=f"the translation memory (SQLite), which must exist (default: ${MEMORY_ENV_VAR}, which "
+                        f"must too, else ./{DEFAULT_MEMORY}, started on first use)")
+    memory.add_argument("--new-tm", metavar="FILE", help="the translation memory, started at FILE if there is none")
 
     run = commands.add_parser(
         "run", parents=[reading, model, memory], help="translate documents into TMX and PO",
@@ -132,7 +174,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-o", "--out", default="out", metavar="DIR", help="output directory (default: out)")
     run.add_argument("--no-tm", dest="use_tm", action="store_false",
                      help="neither read nor write the translation memory")
-    run.set_defaults(command=_run)
+    run.set_defaults(command=_run, usage=run)
 
     imp = commands.add_parser(
         "import-tmx", parents=[common, memory], help="add another tool's TMX to the translation memory",
@@ -143,7 +185,7 @@ def _parser() -> argparse.ArgumentParser:
         "and counted. A file that cannot be read adds nothing.",
     )
     imp.add_argument("files", nargs="+", metavar="FILE", help="TMX files")
-    imp.set_defaults(command=_import_tmx)
+    imp.set_defaults(command=_import_tmx, usage=imp)
 
     ipo = commands.add_parser(
         "import-po", parents=[common, memory], help="add the approved entries of PO files to the translation memory",
@@ -152,7 +194,7 @@ def _parser() -> argparse.ArgumentParser:
         "read adds nothing.",
     )
     ipo.add_argument("files", nargs="+", metavar="FILE", help="PO files")
-    ipo.set_defaults(command=_import_po)
+    ipo.set_defaults(command=_import_po, usage=ipo)
 
     exp = commands.add_parser(
         "export-tm", parents=[common, memory], help="write the translation memory as one TMX",
@@ -161,7 +203,7 @@ def _parser() -> argparse.ArgumentParser:
         "x-ConfirmationLevel ApprovedTranslation, with who approved it and when.",
     )
     exp.add_argument("-o", "--output", required=True, metavar="FILE", help="the TMX file to write")
-    exp.set_defaults(command=_export_tm)
+    exp.set_defaults(command=_export_tm, usage=exp)
 
     seg = commands.add_parser(
         "segment", parents=[reading], help="print a document's sentences, one per line",
@@ -169,7 +211,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     seg.add_argument("file", metavar="FILE", help="plain-text document ('-' for stdin)")
     seg.add_argument("--lang", choices=LANGUAGES, default="zh", help="language of FILE (default: zh)")
-    seg.set_defaults(command=_segment)
+    seg.set_defaults(command=_segment, usage=seg)
 
     tr = commands.add_parser(
         "translate", parents=[reading, model], help="translate sentences, one per line",
@@ -180,7 +222,7 @@ def _parser() -> argparse.ArgumentParser:
         "model is not loaded.",
     )
     tr.add_argument("file", nargs="?", default="-", metavar="FILE", help="sentences (default: stdin)")
-    tr.set_defaults(command=_translate)
+    tr.set_defaults(command=_translate, usage=tr)
 
     al = commands.add_parser(
         "align", parents=[reading, model], help="align a Chinese document with its existing English translation",
@@ -203,7 +245,7 @@ def _parser() -> argparse.ArgumentParser:
     al.add_argument("-o", "--output", metavar="OUT", help="write here instead of printing TSV")
     al.add_argument("--format", choices=ALIGN_FORMATS,
                     help="output format (default: from OUT's extension: .tmx, .po, else vecalign)")
-    al.set_defaults(command=_align)
+    al.set_defaults(command=_align, usage=al)
 
     ev = commands.add_parser(
         "evaluate-alignment", parents=[common], help="score a sentence alignment against a gold one",
@@ -212,7 +254,7 @@ def _parser() -> argparse.ArgumentParser:
         "counted together: GOLD1 SYSTEM1 GOLD2 SYSTEM2 ...",
     )
     ev.add_argument("files", nargs="+", metavar="GOLD SYSTEM", help="gold and system alignment files, in pairs")
-    ev.set_defaults(command=_evaluate_alignment)
+    ev.set_defaults(command=_evaluate_alignment, usage=ev)
 
     dl = commands.add_parser(
         "download-model", parents=[common], help="save a model from the Hugging Face hub for offline use",
@@ -221,7 +263,7 @@ def _parser() -> argparse.ArgumentParser:
     dl.add_argument("--model", metavar="ID", help=f"hub id (default: ${MODEL_ENV_VAR} if set, else {DEFAULT_MODEL})")
     dl.add_argument("--to", metavar="DIR", help=f"target directory (default: {SAVED_MODEL_DIR} for {DEFAULT_MODEL}, "
                     "else models/<name of the model>)")
-    dl.set_defaults(command=_download)
+    dl.set_defaults(command=_download, usage=dl)
     return parser
 
 
@@ -233,17 +275,20 @@ def _run(args: argparse.Namespace) -> None:
 def _import_tmx(args: argparse.Namespace) -> None:
     memory = _memory(args)
     for path in args.files:
-        found = _read(path, read_tmx, "TMX")
-        new = memory.learn(found.approved)
+        found = read_tmx(path)
+        # Read and stored in one go, one transaction: the file is never held
+        # in memory, and a fault anywhere in it stores nothing.
+        new = _reading(path, "TMX", lambda: memory.learn(found.units()))
         skipped = [
             f"{count} {what}" for count, what in (
                 (found.drafts, "marked as drafts or machine translation"),
                 (found.other_languages, "without both Chinese and English"),
                 (found.empty, "with an empty segment"),
+                (found.entities, "with an entity reference (&name;), which zhen does not expand"),
             ) if count
         ]
         log.info(
-            "%s: %d Chinese→English units, %d new to the memory%s", path, len(found.approved), new,
+            "%s: %d Chinese→English units, %d new to the memory%s", path, found.approved, new,
             f"; skipped {', '.join(skipped)}" if skipped else "",
         )
 
@@ -251,27 +296,41 @@ def _import_tmx(args: argparse.Namespace) -> None:
 def _import_po(args: argparse.Namespace) -> None:
     memory = _memory(args)
     for path in args.files:
-        approved = approved_entries(_read(path, read_po, "PO"), path)
+        approved = approved_entries(_reading(path, "PO", lambda: read_po(path)), path)
         log.info("%s: %d approved entries, %d new to the memory", path, len(approved), memory.learn(approved))
 
 
 def _export_tm(args: argparse.Namespace) -> None:
-    approved = _memory(args).approved()
+    approved = _memory(args, may_start=False).approved()
     units = [Unit(source, a.target, 1.0, (), (), approval=a) for source, a in approved]
     write_tmx(units, args.output, Provenance(model="", created=creation_time()))
     log.info("%s: %d approved translations", args.output, len(units))
 
 
-def _memory(args: argparse.Namespace) -> TranslationMemory:
-    return TranslationMemory(memory_path(args.tm))
+def _memory(args: argparse.Namespace, may_start: bool = True) -> TranslationMemory:
+    """The memory the options name. One the user names must exist: a typo
+    must never start an empty memory and leave the real one aside."""
+    if args.tm and args.new_tm:
+        raise ZhenError("give --tm (an existing memory) or --new-tm (to start one), not both")
+    path, may_create = memory_location(args.tm, args.new_tm)
+    if not path.exists():
+        if not (may_create and may_start):
+            named = "--tm" if args.tm else "" if may_create else f"${MEMORY_ENV_VAR}"
+            where = f" ({named})" if named else ""
+            raise ZhenError(f"there is no translation memory at {path}{where}; check the path, or start one there "
+                            f"with --new-tm {path} (make: TM={path} NEW_TM=1)")
+        log.info("starting a new translation memory at %s", path)
+    return TranslationMemory(path)
 
 
-def _read(path: str, reader, kind: str):
-    """``reader(path)``, its failures as one line naming the file."""
-    if not Path(path).is_file():
+def _reading(path: str, kind: str, read):
+    """``read()``, its failures to read ``path`` as one line naming the file."""
+    if not Path(path).exists():
         raise ZhenError(f"cannot read {path}: no such file")
+    if not Path(path).is_file():
+        raise ZhenError(f"cannot read {path}: not a regular file")
     try:
-        return reader(path)
+        return read()
     except (OSError, UnicodeError, ValueError) as err:
         raise ZhenError(f"{path} cannot be read as {kind} ({err}); nothing was imported") from None
 
@@ -351,7 +410,7 @@ def _bridge(args: argparse.Namespace, sentences: list[Sentence]) -> list[str]:
 
 def _evaluate_alignment(args: argparse.Namespace) -> None:
     if len(args.files) % 2:
-        raise ZhenError("give alignment files in pairs: GOLD SYSTEM [GOLD SYSTEM ...]")
+        args.usage.error("give alignment files in pairs: GOLD SYSTEM [GOLD SYSTEM ...]")
     beads = [parse_beads(read_document(path).text, path) for path in args.files]
     scores = evaluate(beads[0::2], beads[1::2])
     print("        precision  recall     F1")
@@ -395,10 +454,15 @@ def _device(text: str) -> str:
     return text
 
 
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
-    return int(text)
+def _whole(least: int, most: int):
+    """An argparse type: a whole number from ``least`` to ``most``."""
+
+    def number(text: str) -> int:
+        if not text.strip().isdigit() or not least <= int(text) <= most:
+            raise argparse.ArgumentTypeError(f"expected a whole number from {least} to {most}, not {text!r}")
+        return int(text)
+
+    return number
 
 
 def _setup_logging(level: int) -> None:

@@ -24,8 +24,8 @@ class Document:
     spans index into it.
     """
 
-    path: str  # as given by the user; used in PO references
-    name: str  # output file stem: the file name without its last extension
+    path: str  # as given by the user, printable (textio.printable); used in PO references
+    name: str  # output file stem: the file name without its last extension, as the system has it
     text: str
     encoding: str  # the encoding it was decoded from
 

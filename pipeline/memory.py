@@ -48,7 +48,9 @@ CREATE TABLE IF NOT EXISTS drafts (
 """
 
 _COLUMNS = "source, target, origin, translator, approved"
-_NEWEST_FIRST = "ORDER BY approved DESC, rowid DESC"
+# Newest first; a date later than now (a wrong clock, a hand-edited file)
+# counts as now, so it cannot outrank every later correction forever.
+_NEWEST_FIRST = "ORDER BY min(approved, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')) DESC, rowid DESC"
 # Only full-width and half-width forms fold together: NFKC would also make
 # "10²" and "102", or "①" and "1", the same sentence.
 _WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
@@ -61,9 +63,11 @@ def match_key(source: str) -> str:
 
 class TranslationMemory:
     def __init__(self, path: str | Path):
+        """Open the memory at ``path``, creating it if there is none (the
+        command line decides where that is allowed)."""
         self.path = Path(path)
         with self._errors("open"):
-            self.db = store.connect(self.path, _SCHEMA)
+            self.db = store.connect(self.path, store.MEMORY, _SCHEMA)
 
     def lookup(self, sources: Iterable[str]) -> dict[str, Approval]:
         """The latest approved translation of each of ``sources`` that has one."""
@@ -85,21 +89,27 @@ class TranslationMemory:
 
     def learn(self, approvals: Iterable[tuple[str, Approval]]) -> int:
         """Store approved translations, all or none; return how many were new
-        (a translation already approved for its sentence is not)."""
-        rows = [
-            (match_key(source), source, a.target, a.origin, a.translator, _iso(a.approved))
+        (a translation already approved for its sentence is not).
+
+        ``approvals`` may be a stream (a TMX being read): it is consumed
+        inside the one transaction, so memory stays bounded, and an error
+        while reading it stores nothing.
+        """
+        now = datetime.now(timezone.utc)
+        rows = (
+            (match_key(source), source, a.target, a.origin, a.translator, _iso(min(a.approved, now)))
             for source, a in approvals
             if match_key(source) and a.target.strip()
-        ]
+        )
         before = self.db.total_changes
-        with self._errors("write to"), store.transaction(self.db) as cursor:
+        with self._errors("write to"), store.transaction(self.db, f"the translation memory {self.path}") as cursor:
             cursor.executemany(f"INSERT OR IGNORE INTO approved (key, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", rows)
         return self.db.total_changes - before
 
     def remember_drafts(self, drafts: Iterable[tuple[str, str]]) -> None:
         """Record ``(source, machine translation)`` pairs about to be written as fuzzy."""
         rows = [(match_key(source), target) for source, target in drafts]
-        with self._errors("write to"), store.transaction(self.db) as cursor:
+        with self._errors("write to"), store.transaction(self.db, f"the translation memory {self.path}") as cursor:
             cursor.executemany("INSERT OR IGNORE INTO drafts VALUES (?, ?)", rows)
 
     def is_machine_draft(self, source: str, target: str) -> bool:
@@ -148,5 +158,6 @@ def _iso(moment: datetime) -> str:
 
 
 def _approval(target: str, origin: str, translator: str, approved: str) -> Approval:
-    moment = datetime.strptime(approved, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    moment = min(datetime.strptime(approved, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc),
+                 datetime.now(timezone.utc).replace(microsecond=0))
     return Approval(target=target, origin=origin, approved=moment, translator=translator)

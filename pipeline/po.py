@@ -29,7 +29,7 @@ from . import __version__
 from .data import Approval, Provenance, Unit
 from .errors import ZhenError
 from .score import human_checks
-from .textio import atomic_write, clean_segment
+from .textio import atomic_write, clean_segment, is_stream, printable
 
 # Did zhen write this (msgid, msgstr) as a machine draft? (The memory knows.)
 MachineDraftTest = Callable[[str, str], bool]
@@ -85,6 +85,7 @@ def po_file(units: Sequence[Unit], provenance: Provenance, source_path: str, pat
     # No line wrapping: it keeps diffs of reviewed files small, and polib would
     # otherwise wrap `#:` references inside file names that contain spaces.
     po = polib.POFile(wrapwidth=0)
+    source_path = printable(source_path)
     if any(unit.aligned for unit in units):
         origin = f"Alignment of {source_path} (Chinese) with its English translation by zhen.\n"
     else:
@@ -153,10 +154,13 @@ def keep_reviewed(po: polib.POFile, previous: polib.POFile, is_machine_draft=lam
             entry.msgstr = old.msgstr
             entry.flags = list(old.flags)
         elif old.msgstr and old.msgstr != entry.msgstr and not is_machine_draft(old.msgid, old.msgstr):
-            suggestion = entry.msgstr
+            # The checks are of the edit shown, not of the machine's suggestion beside it.
+            origin = entry.comment.split("\n")[0]
+            checks = [f"Check: {warning}" for warning in human_checks(old.msgid, old.msgstr)]
+            entry.comment = "\n".join([origin, f"Your edit is kept, not yet approved. The suggestion now: {entry.msgstr}",
+                                       *checks])
             entry.msgstr = old.msgstr
             entry.flags = list(dict.fromkeys(["fuzzy", *old.flags]))
-            entry.comment = f"{entry.comment}\nYour edit is kept, not yet approved. The suggestion now: {suggestion}"
     drafts = [entry for entry in current.values() if entry.fuzzy]  # new sentences, not in the memory
     vanished = _offer_earlier_versions(drafts, vanished, is_machine_draft)
     for old in vanished:
@@ -177,16 +181,10 @@ def _offer_earlier_versions(new: list[polib.POEntry], vanished: list[polib.POEnt
     """
     reviewed = [old for old in vanished if old.msgctxt is None and not old.msgid_plural and old.msgstr
                 and not is_machine_draft(old.msgid, old.msgstr)]
-    index: dict[str, list[int]] = {}
-    for number, old in enumerate(reviewed):
-        for gram in _bigrams(old.msgid):
-            index.setdefault(gram, []).append(number)
-    used = set()
+    finder = _SimilarFinder([old.msgid for old in reviewed])
+    used: set[int] = set()
     for entry in new:
-        shared = Counter(n for gram in _bigrams(entry.msgid) for n in index.get(gram, ()) if n not in used)
-        scored = [(SequenceMatcher(None, reviewed[n].msgid, entry.msgid).ratio(), n)
-                  for n, _ in shared.most_common(_FUZZY_CANDIDATES)]
-        ratio, best = max(scored, default=(0.0, -1))
+        ratio, best = finder.most_similar(entry.msgid, used)
         if ratio < FUZZY_MATCH:
             continue
         used.add(best)
@@ -195,7 +193,38 @@ def _offer_earlier_versions(new: list[polib.POEntry], vanished: list[polib.POEnt
                          f"its earlier version ({ratio:.0%} alike). The machine translation of the new sentence: {entry.msgstr}")
         entry.msgstr, entry.previous_msgid, entry.tcomment = old.msgstr, old.msgid, old.tcomment
         entry.flags = list(dict.fromkeys(["fuzzy", *entry.flags]))
-    return [old for old in vanished if not any(old is reviewed[n] for n in used)]
+    offered = {id(reviewed[n]) for n in used}
+    return [old for old in vanished if id(old) not in offered]
+
+
+class _SimilarFinder:
+    """The text most like a given one among many, in near-linear time.
+
+    Candidates are the texts sharing the most of the query's rarest
+    character pairs (a text 80% alike shares most of its pairs, so it shares
+    some of the rarest), by a posting list per pair; only the few best, of
+    a length that could reach the threshold, are compared with difflib.
+    """
+
+    RARE_PAIRS = 8  # the query's rarest character pairs that are looked up
+
+    def __init__(self, texts: list[str]):
+        self.texts = texts
+        self.postings: dict[str, list[int]] = {}
+        for number, text in enumerate(texts):
+            for gram in _bigrams(text):
+                self.postings.setdefault(gram, []).append(number)
+
+    def most_similar(self, query: str, excluded: set[int]) -> tuple[float, int]:
+        """``(difflib ratio, index)`` of the best candidate, ``(0.0, -1)`` if none."""
+        grams = sorted(_bigrams(query), key=lambda gram: len(self.postings.get(gram, ())))[: self.RARE_PAIRS]
+        shared = Counter(n for gram in grams for n in self.postings.get(gram, ()) if n not in excluded)
+        best = (0.0, -1)
+        for number, _ in shared.most_common(_FUZZY_CANDIDATES):
+            matcher = SequenceMatcher(None, self.texts[number], query)
+            if matcher.real_quick_ratio() > best[0] and matcher.quick_ratio() > best[0]:
+                best = max(best, (matcher.ratio(), number))
+        return best
 
 
 def _bigrams(text: str) -> set[str]:
@@ -210,7 +239,7 @@ def approved_entries(po: polib.POFile, path: str | Path) -> list[tuple[str, Appr
     if translator.startswith("zhen "):  # our own placeholder: nobody has saved the file yet
         translator = ""
     return [
-        (entry.msgid, Approval(clean_segment(entry.msgstr), str(path), when, clean_segment(translator)))
+        (entry.msgid, Approval(clean_segment(entry.msgstr), printable(str(path)), when, clean_segment(translator)))
         for entry in _one_per_entry(po)
         if _approved(entry) and entry.msgctxt is None and clean_segment(entry.msgid)
     ]
@@ -272,16 +301,42 @@ def _approved(entry: polib.POEntry) -> bool:
 
 def read_po(path: str | Path) -> polib.POFile:
     """Read a PO file strictly: OSError, UnicodeError or ValueError when it is
-    not one, or is cut short."""
-    text = Path(path).read_text(encoding=polib.detect_encoding(str(path))).removeprefix("\ufeff")
+    not one, is cut short, or declares a charset that cannot hold Chinese.
+
+    Lines end at ``\n`` only, as for gettext: a U+2028 LINE SEPARATOR (or
+    NEL, FS, ...) inside a string is text, not a line break, which is why
+    polib reads the file itself rather than a string it would split at them.
+    """
+    data = Path(path).read_bytes()
+    encoding = polib.detect_encoding(str(path))
+    _check_charset_holds_chinese(data, encoding)
+    text = data.decode(encoding).removeprefix("\ufeff")
     _check_strings_closed(text)
-    return polib.pofile(text, wrapwidth=0)
+    return polib.pofile(str(path), encoding=encoding, wrapwidth=0)
+
+
+def _check_charset_holds_chinese(data: bytes, encoding: str) -> None:
+    """A file whose header says ISO-8859-1 (say) but holds UTF-8 bytes would read
+    as mojibake: its entries would not match, and garbled approvals would be learned."""
+    try:
+        "中文".encode(encoding)
+    except UnicodeEncodeError:
+        if not data.isascii():
+            raise ValueError(
+                f"its header declares charset={encoding}, which cannot hold Chinese, but it has non-ASCII "
+                "bytes; set the Content-Type header to charset=UTF-8 (or the file's real charset)"
+            ) from None
+    except LookupError:
+        raise ValueError(f"its header declares charset={encoding}, which Python does not know") from None
 
 
 def read_existing(path: Path) -> polib.POFile | None:
-    """The PO file at ``path``, None if there is none; an unreadable one is an error."""
-    if not path.exists():
+    """The PO file at ``path``, None if there is none (or it is a stream:
+    ``-``); an unreadable one is an error."""
+    if is_stream(path) or not path.exists():
         return None
+    if not path.is_file():  # a FIFO would block the read forever
+        raise ZhenError(f"{path} is not a regular file; zhen reads and writes only regular files")
     try:
         return read_po(path)
     except (OSError, UnicodeError, LookupError, ValueError) as err:
@@ -302,7 +357,8 @@ def _check_strings_closed(text: str) -> None:
     polib reads ``msgid "broken`` as the msgid "broke" without complaint, so
     a file cut off mid-write would silently lose text.
     """
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         start = _STRING_LINE.match(line)
         if start and not _CLOSED_STRING.fullmatch(line, start.end() - 1):
             raise ValueError(f"unterminated string on line {number}")
@@ -310,7 +366,7 @@ def _check_strings_closed(text: str) -> None:
 
 def _same_file(origin: str, path: Path) -> bool:
     try:
-        return Path(origin).resolve() == path.resolve()
+        return printable(str(Path(origin).resolve())) == printable(str(path.resolve()))
     except OSError:
         return False
 
@@ -318,6 +374,7 @@ def _same_file(origin: str, path: Path) -> bool:
 @functools.lru_cache(maxsize=64)  # the same few paths, once per occurrence
 def _reference_path(path: str) -> str:
     """GNU gettext (0.20+) wraps file names containing spaces in U+2068…U+2069."""
+    path = printable(path)
     return f"\u2068{path}\u2069" if any(c.isspace() for c in path) else path
 
 

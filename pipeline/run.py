@@ -22,7 +22,7 @@ from .po import approved_entries, edited_drafts, machine_drafts, read_existing, 
 from .score import group_units, human_checks, pair_and_score
 from .segment import segment
 from .settings import creation_time
-from .textio import check_writable, clean_segment, read_document
+from .textio import check_writable, clean_segment, printable, read_document, remove_stale_temporaries
 from .tmx import write_tmx
 from .translate import Translator
 
@@ -72,8 +72,9 @@ def run(
     reviews = {}
     for document in documents:
         outputs = output_paths(document, out_dir)
-        check_writable(outputs.tmx)
-        check_writable(outputs.po)
+        for path in (outputs.tmx, outputs.po):
+            check_writable(path)
+            remove_stale_temporaries(path)
         reviews[document.path] = Review.of(read_existing(outputs.po), outputs.po, memory)
     _learn(memory, [approval for review in reviews.values() for approval in review.approved])
     plans = [plan(document, memory, reviews[document.path]) for document in documents]
@@ -172,7 +173,8 @@ def write_outputs(
     write_tmx(units, outputs.tmx, provenance)
     if not pairs:
         log.warning("%s: no text found; wrote empty outputs", document.path)
-    log.info("%s -> %s, %s", _summary(document, pairs, units, stats or Counter()), outputs.tmx, outputs.po)
+    log.info("%s -> %s, %s", _summary(document, pairs, units, stats or Counter()),
+             printable(str(outputs.tmx)), printable(str(outputs.po)))
     return outputs
 
 
@@ -182,6 +184,7 @@ def _summary(document: Document, pairs: Sequence[Pair], units: Sequence[Unit], s
     sources = [
         f"{count} {what}" for count, what in (
             (sum(unit.approval is not None for unit in units), "approved"),
+            (sum(unit.copied for unit in units), "copied (no Chinese)"),
             (stats["translated"], "translated by the model"),
             (stats["cached"], "from the translation cache"),
             (sum(unit.confidence < LOW_CONFIDENCE for unit in units), "of low confidence"),

@@ -47,10 +47,16 @@ def cache_path(given: str | Path | None = None) -> Path:
     return Path(given or os.environ.get(CACHE_ENV_VAR) or user_cache_dir() / "translations.sqlite")
 
 
-def memory_path(given: str | Path | None = None) -> Path:
-    """The translation memory: ``--tm``, else ``$ZHEN_TM``, else ``zhen-tm.sqlite``
-    in the current directory (the project's)."""
-    return Path(given or os.environ.get(MEMORY_ENV_VAR) or DEFAULT_MEMORY)
+def memory_location(tm: str | Path | None = None, new_tm: str | Path | None = None) -> tuple[Path, bool]:
+    """The translation memory, and whether zhen may create it there: ``--new-tm``
+    (yes), else ``--tm`` or ``$ZHEN_TM`` (no: a memory the user names must
+    exist, so that a typo never starts an empty one), else ``zhen-tm.sqlite``
+    in the current directory, the project's (yes)."""
+    if new_tm:
+        return Path(new_tm), True
+    if tm or os.environ.get(MEMORY_ENV_VAR):
+        return Path(tm or os.environ[MEMORY_ENV_VAR]), False
+    return Path(DEFAULT_MEMORY), True
 
 
 def conversions_dir(model: str) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import functools
+import glob
 import os
 import re
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 from .data import Document
 from .errors import ZhenError
 from .han import HAN
+from .store import is_sqlite
 
 # Line separators other than \n that Python's str.splitlines() honours.
 _LINE_BREAKS = re.compile(r"\r\n|[\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
@@ -21,6 +23,9 @@ _LINE_BREAKS = re.compile(r"\r\n|[\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 # controls other than tab and newline, DEL, noncharacters). msgfmt and CAT
 # tools choke on them, so they never get past the reader or the writers.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
+
+# Lone surrogates other than those Python's file system decoding makes of bytes.
+_STRAY_SURROGATE = re.compile(r"[\ud800-\udc7f\udd00-\udfff]")
 
 _BOMS = (  # longest first: the UTF-32 LE BOM starts with the UTF-16 LE one
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -38,6 +43,15 @@ MAX_DOCUMENT_BYTES = 256 * 2**20
 def remove_control_chars(text: str) -> str:
     """Drop characters that must not reach a TMX or PO file."""
     return _CONTROL.sub("", text)
+
+
+def printable(name: str) -> str:
+    """A file name as text zhen writes (PO references, comments, notes, logs):
+    bytes that are not UTF-8 (a name from another system) and characters
+    that cannot stand on one line (line breaks, controls) become U+FFFD, so
+    that every file zhen writes reads back the same."""
+    raw = name.encode("utf-8", "surrogateescape" if not _STRAY_SURROGATE.search(name) else "replace")
+    return "".join(c if c.isprintable() else "\ufffd" for c in raw.decode("utf-8", "replace"))
 
 
 def clean_segment(text: str) -> str:
@@ -62,7 +76,7 @@ def read_document(path: str | Path, encoding: str | None = None) -> Document:
     except OSError as err:
         raise ZhenError(f"cannot read {path}: {err.strerror or err}") from None
     text, used = decode(data, encoding, source=str(path))
-    return Document(path=path.as_posix(), name=path.stem, text=text, encoding=used)
+    return Document(path=printable(path.as_posix()), name=path.stem, text=text, encoding=used)
 
 
 def _at_most(file, name: str) -> bytes:
@@ -202,40 +216,88 @@ def _common_hanzi() -> frozenset[str]:
     return frozenset(HAN.findall(text))
 
 
+# Output paths that are streams, not files: written to, never replaced.
+STDOUT_NAMES = ("-", "/dev/stdout")
+DISCARD_NAMES = ("/dev/null",)
+
+
+def is_stream(path: str | Path) -> bool:
+    """Standard output or /dev/null: written as a stream (there is nothing to merge with)."""
+    return str(path) in STDOUT_NAMES + DISCARD_NAMES
+
+
 def atomic_write(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so readers see the old file or the new, never half.
 
-    The bytes go to a temporary file in the same directory, are flushed to
-    disk, and the file is renamed over ``path`` (atomic on POSIX).
+    This is where every file zhen writes goes through, and its rules are
+    the ones :func:`check_writable` states. The bytes go to a temporary file
+    in the same directory, are flushed to disk, and the file is renamed over
+    ``path`` (atomic on POSIX). ``-`` and ``/dev/stdout`` are standard
+    output, and ``/dev/null`` takes the bytes and keeps nothing.
     """
-    path = Path(path)
-    check_writable(path)
+    if str(path) in STDOUT_NAMES:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    if str(path) in DISCARD_NAMES:
+        return
+    target = check_writable(Path(path))
     try:
-        _write_then_rename(path.resolve(), data)  # through a symlink, to its target
+        _write_then_rename(target, data)
     except OSError as err:
         raise ZhenError(f"cannot write {path}: {err.strerror or err}") from None
 
 
-def check_writable(path: Path) -> None:
-    """Fail early where writing ``path`` would fail or overrule someone.
+def check_writable(path: Path) -> Path:
+    """Fail early where writing ``path`` would fail, overrule someone or harm
+    a file zhen has no business touching; return the file to replace.
 
-    A file with no write permission for anyone was made read-only on
-    purpose (a reviewer protecting their work), so it is not replaced.
+    - Only a regular file is replaced: a directory, device, FIFO or socket
+      at ``path`` is refused (streams have names of their own: ``-``).
+    - A symbolic link is written through only to a file in the link's own
+      directory (or below it): a link pointing elsewhere is refused rather
+      than the file it points to replaced.
+    - A SQLite database (the translation memory, the cache) is never
+      written over, whatever its name.
+    - A file with no write permission for anyone was made read-only on
+      purpose (a reviewer protecting their work), so it is not replaced.
     """
-    target = path.resolve()
-    if target.is_dir():
-        raise ZhenError(f"{path} is a directory")
+    if is_stream(path):
+        return path
+    target = _followed(path)
+    if target.exists() and not target.is_file():
+        what = "a directory" if target.is_dir() else "not a regular file (a device, FIFO or socket)"
+        raise ZhenError(f"{path} is {what}; zhen writes only regular files (standard output is -)")
+    if target.is_file() and is_sqlite(target):
+        raise ZhenError(f"{path} is a SQLite database (a translation memory or cache?); zhen never writes over one")
     if target.exists() and not target.stat().st_mode & 0o222:
         raise ZhenError(f"{path} is read-only; make it writable or move it away")
     if not target.parent.is_dir():
         raise ZhenError(f"cannot write {path}: {path.parent} is not a directory")
     if not os.access(target.parent, os.W_OK | os.X_OK):
         raise ZhenError(f"cannot write {path}: no permission to write in {path.parent}")
+    return target
+
+
+def _followed(path: Path) -> Path:
+    """``path``, or the file a symbolic link there points to, if that lies in the link's directory."""
+    if not path.is_symlink():
+        return path.absolute()
+    target, home = path.resolve(), path.absolute().parent.resolve()
+    if not target.is_relative_to(home):
+        raise ZhenError(
+            f"{path} is a symbolic link to {target}, outside {path.parent}; zhen writes through a link only to "
+            "a file in the link's own folder: remove the link, or write elsewhere"
+        )
+    return target
 
 
 def _write_then_rename(path: Path, data: bytes) -> None:
     mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # The writer's process id in the name tells a file being written from
+    # one a killed process left behind (remove_stale_temporaries).
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -246,6 +308,26 @@ def _write_then_rename(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def remove_stale_temporaries(path: Path) -> None:
+    """Remove the temporary files of ``path`` that a process killed while
+    writing it left behind (``kill -9``: nothing could clean up); those of a
+    process still running are its to rename."""
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid = tmp.name[len(path.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def _umask() -> int:

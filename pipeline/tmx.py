@@ -10,8 +10,9 @@ DTD from disk and fail.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from lxml import etree
 
 from . import __version__
 from .data import Approval, Provenance, Unit
-from .textio import atomic_write, clean_segment
+from .textio import atomic_write, clean_segment, printable
 
 SOURCE_LANG = "zh-CN"
 TARGET_LANG = "en"
@@ -121,68 +122,94 @@ _CODES = {"bpt", "ept", "ph", "it", "ut"}
 
 @dataclass
 class TmxImport:
-    """What a TMX file holds for a Chinese→English memory, and what it skipped."""
+    """The Chinese→English pairs of a TMX file, read as a stream (iterate
+    ``units()`` once), and what it skipped (complete once it is read)."""
 
-    approved: list[tuple[str, Approval]] = field(default_factory=list)
+    path: Path
+    approved: int = 0  # units read for the memory
     drafts: int = 0  # units marked as machine output or unapproved
     other_languages: int = 0  # units without both a Chinese and an English segment
     empty: int = 0  # units with an empty Chinese or English segment
+    entities: int = 0  # units with an entity reference, which zhen never expands
 
+    def units(self) -> Iterator[tuple[str, Approval]]:
+        """Each approved unit's Chinese and its approval, in file order.
 
-def read_tmx(path: str | Path) -> TmxImport:
-    """Read the Chinese→English pairs of a TMX file (any version, any tool).
+        The file is parsed incrementally, so neither it nor its units are
+        held in memory. A file that is not well-formed TMX raises ValueError
+        where the fault is, whatever was yielded before it: a reader that
+        stores the units in one transaction stores none.
+        """
+        fallback_date = datetime.fromtimestamp(self.path.stat().st_mtime, timezone.utc)
+        # Opened by descriptor: lxml cannot take a file name that is not UTF-8.
+        with open(os.open(self.path, os.O_RDONLY), "rb") as file:
+            yield from self._parse(file, fallback_date)
 
-    Languages are matched on their primary subtag, in ``xml:lang`` (TMX 1.4)
-    or ``lang`` (1.1-1.3): ``zh``, ``zh-CN``, ``zh-Hans``, ``zh_CN`` are all
-    Chinese. The file is parsed incrementally, so its size is not limited by
-    memory; entities are never expanded from outside and nothing is fetched.
-    A file that is not well-formed TMX is an error (ValueError), whatever
-    was read before the fault.
-    """
-    path = Path(path)
-    fallback_date = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
-    found = TmxImport()
-    parser = etree.iterparse(
-        str(path), events=("start", "end"), resolve_entities=False, no_network=True, load_dtd=False,
-    )
-    try:
-        for event, element in parser:
-            if not isinstance(element.tag, str):  # an entity left unexpanded
-                continue
-            name = etree.QName(element).localname
-            if event == "start":
-                if element.getparent() is None and name != "tmx":
-                    raise ValueError(f"the root element is <{name}>, not <tmx>")
-                if name == "header":
-                    fallback_date = _date(element.get("creationdate")) or fallback_date
-            elif name == "tu":
-                _read_unit(element, str(path), fallback_date, found)
-                _forget(element)
-    except etree.XMLSyntaxError as err:
-        raise ValueError(f"not well-formed XML: {err}") from None
-    return found
+    def _parse(self, file, fallback_date: datetime) -> Iterator[tuple[str, Approval]]:
+        parser = etree.iterparse(
+            file, events=("start", "end"), resolve_entities=False, no_network=True, load_dtd=False,
+        )
+        try:
+            for event, element in parser:
+                if not isinstance(element.tag, str):  # an entity reference: counted with its unit
+                    continue
+                name = etree.QName(element).localname
+                if event == "start":
+                    if element.getparent() is None and name != "tmx":
+                        raise ValueError(f"the root element is <{name}>, not <tmx>")
+                    if name == "header":
+                        fallback_date = _date(element.get("creationdate")) or fallback_date
+                elif name == "tu":
+                    found = self._read_unit(element, fallback_date)
+                    _forget(element)
+                    if found:
+                        yield found
+        except etree.XMLSyntaxError as err:
+            raise ValueError(f"not well-formed XML: {err}") from None
 
-
-def _read_unit(tu: etree._Element, origin: str, fallback_date: datetime, found: TmxImport) -> None:
-    segments = {}
-    for tuv in _children(tu, "tuv"):
-        language = _primary_language(tuv.get(_XML_LANG) or tuv.get("lang") or "")
-        seg = next(_children(tuv, "seg"), None)
-        if language in ("zh", "en") and language not in segments and seg is not None:
-            segments[language] = (tuv, clean_segment(_text(seg)))
-    if len(segments) < 2:
-        found.other_languages += 1
-    elif not segments["zh"][1] or not segments["en"][1]:
-        found.empty += 1
-    elif not _marked_approved(tu):
-        found.drafts += 1
-    else:
+    def _read_unit(self, tu: etree._Element, fallback_date: datetime) -> tuple[str, Approval] | None:
+        segments = {}
+        for tuv in _children(tu, "tuv"):
+            language = _primary_language(tuv.get(_XML_LANG) or tuv.get("lang") or "")
+            seg = next(_children(tuv, "seg"), None)
+            if language in ("zh", "en") and language not in segments and seg is not None:
+                segments[language] = (tuv, seg)
+        if len(segments) < 2:
+            self.other_languages += 1
+            return None
+        if any(_has_entity(seg) for _, seg in segments.values()):
+            # An entity the file declares (or not at all): its text is unknown,
+            # and dropping it would store a translation with a hole in it.
+            self.entities += 1
+            return None
+        source, target = (clean_segment(_text(segments[lang][1])) for lang in ("zh", "en"))
+        if not source or not target:
+            self.empty += 1
+            return None
+        if not _marked_approved(tu):
+            self.drafts += 1
+            return None
         target_tuv = segments["en"][0]
         when = _date(_first_attribute("changedate", target_tuv, tu)) or _date(
             _first_attribute("creationdate", target_tuv, tu)) or fallback_date
         translator = _first_attribute("changeid", target_tuv, tu) or _first_attribute("creationid", target_tuv, tu)
         translator = "" if translator == "zhen" else clean_segment(translator)
-        found.approved.append((segments["zh"][1], Approval(segments["en"][1], origin, when, translator)))
+        self.approved += 1
+        return source, Approval(target, printable(str(self.path)), when, translator)
+
+
+def read_tmx(path: str | Path) -> TmxImport:
+    """The Chinese→English pairs of a TMX file (any version, any tool), to be read as a stream.
+
+    Languages are matched on their primary subtag, in ``xml:lang`` (TMX 1.4)
+    or ``lang`` (1.1-1.3): ``zh``, ``zh-CN``, ``zh-Hans``, ``zh_CN`` are all
+    Chinese. Entities are never expanded and nothing is fetched.
+    """
+    return TmxImport(Path(path))
+
+
+def _has_entity(element: etree._Element) -> bool:
+    return any(isinstance(node, etree._Entity) for node in element.iter())
 
 
 def _forget(tu: etree._Element) -> None:

@@ -20,6 +20,7 @@ import bisect
 import functools
 import logging
 import math
+import os
 import re
 import unicodedata
 from collections import Counter
@@ -29,7 +30,7 @@ from pathlib import Path
 
 from .cache import NoCache, TranslationCache
 from .data import Translation
-from .engines import ENGINES, Engine, Output, Request, load_engine
+from .engines import ENGINES, Engine, LazyEngine, Output, Request
 from .errors import ZhenError
 from .han import HAN
 from .model import ModelInfo, open_model
@@ -47,6 +48,17 @@ LENGTH_STEP = 8
 # Part of every cache key: raise it when a change here (length steps, the
 # loop guard's settings, normalisation) changes what the model is asked.
 SETTINGS_VERSION = 1
+# Bounds of the options: beyond a few dozen beams search only costs time
+# (opus-mt uses 4); a batch of 65,536 tokens already takes gigabytes; more
+# threads than cores only contend (and CTranslate2 aborts on absurd counts).
+MAX_BEAMS = 32
+MAX_BATCH_TOKENS = 1 << 16
+
+
+def max_threads() -> int:
+    return os.cpu_count() or 1
+
+
 # A loop: the same 1-4 output tokens repeated this many times in a row.
 _LOOP_REPEATS = {1: 4, 2: 3, 3: 3, 4: 3}
 
@@ -105,8 +117,7 @@ class Translator:
         _check_options(options)
         kind, device = _pick_engine_and_device(options.engine, options.device)
         model, tokenizer = open_model(model_name(name))
-        engine = load_engine(kind, model, tokenizer, device, options.precision, options.threads)
-        log.info("loaded %s: %s engine, %s, %s", model.name, engine.name, device, engine.precision)
+        engine = LazyEngine(kind, model, tokenizer, device, options.precision, options.threads)
         return cls(engine, tokenizer, model, options, cache, use_cache)
 
     def translate(self, sentences: Sequence[str], progress: bool | None = None) -> list[Translation]:
@@ -384,6 +395,8 @@ def _has_ctranslate2() -> bool:
 
 
 def _check_options(options: DecodingOptions) -> None:
-    if options.batch_tokens < 1:
-        raise ZhenError("--batch-tokens must be at least 1")
+    for name, value, most in (("beams", options.beams, MAX_BEAMS), ("batch-tokens", options.batch_tokens, MAX_BATCH_TOKENS),
+                              ("threads", options.threads, max_threads())):
+        if value is not None and not 1 <= value <= most:
+            raise ZhenError(f"--{name} must be from 1 to {most}, not {value}")
 

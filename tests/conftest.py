@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -48,7 +49,7 @@ def isolated_caches(tmp_path_factory):
     saved = {key: os.environ.get(key) for key in ("ZHEN_CACHE", "ZHEN_MODELS_DIR", "ZHEN_TM")}
     os.environ["ZHEN_CACHE"] = str(root / "translations.sqlite")
     os.environ["ZHEN_MODELS_DIR"] = str(root / "models")
-    os.environ["ZHEN_TM"] = str(root / "zhen-tm.sqlite")  # each test gets its own: isolated_memory
+    os.environ["ZHEN_TM"] = str(new_memory(root / "zhen-tm.sqlite"))  # each test gets its own: isolated_memory
     yield root
     for key, value in saved.items():
         if value is None:
@@ -57,11 +58,20 @@ def isolated_caches(tmp_path_factory):
             os.environ[key] = value
 
 
+def new_memory(path: Path) -> Path:
+    """An empty translation memory at ``path`` ($ZHEN_TM must name one that exists)."""
+    from pipeline.memory import TranslationMemory
+
+    TranslationMemory(path).db.close()
+    return path
+
+
 @pytest.fixture(autouse=True)
-def isolated_memory(tmp_path, monkeypatch):
-    """Each test has a translation memory of its own (CLI subprocesses
-    inherit it): an approval in one test never reaches another."""
-    path = tmp_path / "zhen-tm.sqlite"
+def isolated_memory(tmp_path_factory, monkeypatch):
+    """Each test has a translation memory of its own, empty, beside its
+    tmp_path (CLI subprocesses inherit it): an approval in one test never
+    reaches another."""
+    path = new_memory(tmp_path_factory.mktemp("memory") / "zhen-tm.sqlite")
     monkeypatch.setenv("ZHEN_TM", str(path))
     return path
 
@@ -107,16 +117,17 @@ def check_outputs(out: Path) -> None:
 
     dtd = etree.DTD(str(TMX_DTD))
     msgfmt = require_tool("msgfmt")
-    for path in sorted(out.glob("*.tmx")):
-        tree = etree.parse(str(path))
+    for path in sorted(out.glob("*.tmx")):  # bytes: lxml cannot take a file name that is not UTF-8
+        tree = etree.parse(io.BytesIO(path.read_bytes()))
         assert dtd.validate(tree), (path, dtd.error_log.filter_from_errors())
         written = [tu.findall("tuv")[1].findtext("seg") for tu in tree.iterfind("body/tu")]
-        assert [u.target for u in tmx.tmxfile.parsefile(str(path)).units] == written, path
+        assert [u.target for u in tmx.tmxfile.parsefile(io.BytesIO(path.read_bytes())).units] == written, path
     for path in sorted(out.glob("*.po")):
         result = subprocess.run([msgfmt, "--check", "-o", os.devnull, str(path)], capture_output=True, text=True)
         assert result.returncode == 0, (path, result.stderr)
         live = [e.msgid for e in polib.pofile(str(path)) if not e.obsolete]
-        read = [u.source for u in po.pofile.parsefile(str(path)).units if not u.isheader() and not u.isobsolete()]
+        units = po.pofile.parsefile(io.BytesIO(path.read_bytes())).units
+        read = [u.source for u in units if not u.isheader() and not u.isobsolete()]
         assert read == live, path
 
 

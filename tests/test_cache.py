@@ -137,4 +137,4 @@ def test_an_unusable_cache_is_a_clear_error(tiny_model, tmp_path):
     source.write_text(SENTENCES[0] + "\n", encoding="utf-8")
     result = run_cli("translate", source, "--model", tiny_model, "--cache", not_a_db)
     assert result.returncode == 1
-    assert b"cannot open the translation cache" in result.stderr and b"--no-cache" in result.stderr
+    assert b"is not a translation cache" in result.stderr and b"--no-cache" in result.stderr

@@ -23,7 +23,7 @@ def load(model, **options):
 def test_transformers_on_gpu(tiny_model, precision):
     translator = load(tiny_model, engine="transformers", precision=precision)
     assert translator.engine.precision == precision
-    assert next(translator.engine.model.parameters()).dtype == getattr(torch, precision)
+    assert next(translator.engine.loaded().model.parameters()).dtype == getattr(torch, precision)
     batched = translator.translate(SENTENCES)
     assert all(t.text and math.isfinite(t.logprob) for t in batched)
     assert translator.translate(SENTENCES) == batched  # deterministic

@@ -14,17 +14,20 @@ import random
 import shutil
 import signal
 import sqlite3
+import stat
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import polib
 import pytest
 
-from conftest import ROOT, check_outputs, run_cli
+from conftest import ROOT, check_outputs, new_memory, run_cli
 from pipeline.memory import TranslationMemory
+from pipeline.po import read_po
 from pipeline.segment import segment
 from pipeline.textio import MAX_DOCUMENT_BYTES
 
@@ -58,7 +61,7 @@ def reviewed(tiny_model, tmp_path_factory):
     """A document translated, reviewed (two entries approved) and run again:
     its outputs and its memory, built once and copied for each test."""
     root = tmp_path_factory.mktemp("reviewed")
-    memory = root / "tm.sqlite"
+    memory = new_memory(root / "tm.sqlite")
     project = Project(root, root / "out", tiny_model, memory)
     source = project.document("a.txt", "第一句。第二句。\n第三句。\n")
     env = {"ZHEN_TM": str(memory)}
@@ -334,3 +337,259 @@ def test_two_runs_at_once_on_the_same_corpus(project):
     assert "又一句。" in {e.msgid for e in polib.pofile(str(project.out / "a.po"))}
     check_outputs(project.out)
     assert_reviews_intact(project)
+
+
+# ---------------------------------------------------------------- the memory and files zhen has no business touching
+
+def memory_bytes(project):
+    return project.memory.read_bytes()
+
+
+def test_export_over_the_memory_is_refused_whichever_way_round(project):
+    """The two paths swapped (`--tm approved.tmx -o zhen-tm.sqlite`), or the
+    memory given as the output: the memory is never written over."""
+    before = project.snapshot()
+    exported = project.root / "approved.tmx"
+    assert run_cli("export-tm", "-o", exported).returncode == 0
+    assert_one_line_error(run_cli("export-tm", "--tm", exported, "-o", project.memory),
+                          "is not a translation memory (a SQLite database zhen made); to add its translations")
+    assert_one_line_error(run_cli("export-tm", "-o", project.memory), "is a SQLite database")
+    assert project.snapshot() == before
+    cache = project.root / "cache.sqlite"
+    assert run_cli("translate", "-", "--model", project.model, "--cache", cache, stdin="你好。".encode()).returncode == 0
+    assert_one_line_error(run_cli("export-tm", "-o", cache), "is a SQLite database")
+    assert_one_line_error(run_cli("import-po", project.out / "a.po", "--tm", cache),
+                          "is zhen's translation cache, not a translation memory")
+    assert_one_line_error(run_cli("translate", "-", "--model", project.model, "--cache", project.memory,
+                                  stdin="你好。".encode()), "is zhen's translation memory, not a translation cache")
+    assert project.snapshot() == before
+
+
+@pytest.mark.parametrize("command", [
+    ("run", "a.txt", "--out", "out"), ("import-po", "out/a.po"), ("import-tmx", "out/a.tmx"), ("export-tm", "-o", "x.tmx"),
+])
+def test_a_mistyped_memory_is_an_error_not_a_new_empty_memory(project, command):
+    before = project.snapshot()
+    typo = project.root / "zhen-tm.sqlit"
+    args = [project.root / part if part.endswith((".txt", ".po", ".tmx")) or part == "out" else part for part in command]
+    result = run_cli(*args, "--tm", typo, "--model", project.model) if command[0] == "run" else run_cli(*args, "--tm", typo)
+    assert_one_line_error(result, f"there is no translation memory at {typo} (--tm)")
+    assert not typo.exists() and project.snapshot() == before
+    result = run_cli(*args, env={"ZHEN_TM": str(typo)}) if command[0] != "run" else run_cli(
+        *args, "--model", project.model, env={"ZHEN_TM": str(typo)})
+    assert_one_line_error(result, "($ZHEN_TM); check the path, or start one there with --new-tm")
+    assert not typo.exists()
+
+
+def test_a_new_memory_is_started_only_where_asked(project, tmp_path):
+    fresh = tmp_path / "other" / "new-tm.sqlite"
+    fresh.parent.mkdir()
+    result = run_cli("import-po", project.out / "a.po", "--new-tm", fresh)
+    assert result.returncode == 0 and b"starting a new translation memory" in result.stderr
+    assert {s for s, _ in TranslationMemory(fresh).approved()} == set(APPROVED)
+    # In a directory of its own (as make runs), the default memory is started there.
+    result = run_cli("import-po", project.out / "a.po", cwd=fresh.parent, env={"ZHEN_TM": ""})
+    assert result.returncode == 0 and (fresh.parent / "zhen-tm.sqlite").is_file()
+    # export-tm never starts one.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert_one_line_error(run_cli("export-tm", "-o", "x.tmx", cwd=empty, env={"ZHEN_TM": ""}),
+                          "there is no translation memory at zhen-tm.sqlite")
+    assert list(empty.iterdir()) == []
+
+
+def test_an_output_linked_outside_its_folder_is_not_written_through(project, tmp_path):
+    victim = tmp_path / "elsewhere" / "precious.txt"
+    victim.parent.mkdir()
+    victim.write_bytes(b"not yours")
+    (project.out / "b.tmx").symlink_to(victim)
+    assert_one_line_error(project.run(project.document("b.txt", "新的一句。")), "is a symbolic link to")
+    assert victim.read_bytes() == b"not yours"
+    assert_one_line_error(run_cli("export-tm", "-o", project.out / "b.tmx"), "outside")
+    assert victim.read_bytes() == b"not yours" and (project.out / "b.tmx").is_symlink()
+
+
+def test_special_files_are_never_replaced_and_never_block(project):
+    fifo = project.out / "b.po"
+    os.mkfifo(fifo)
+    before = project.snapshot()
+    # A FIFO as the reviewer's PO would block a read forever: refused at once.
+    assert_one_line_error(project.run(project.document("b.txt", "新的一句。")), "not a regular file")
+    assert_one_line_error(run_cli("export-tm", "-o", fifo), "not a regular file")
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and project.snapshot() == before
+
+
+def test_standard_output_and_dev_null_as_outputs(project):
+    same_dates = {"SOURCE_DATE_EPOCH": "1790000000"}
+    exported = run_cli("export-tm", "-o", "-", env=same_dates)
+    assert exported.returncode == 0 and exported.stdout.startswith(b"<?xml") and b"The first sentence." in exported.stdout
+    assert run_cli("export-tm", "-o", "/dev/stdout", env=same_dates).stdout == exported.stdout
+    assert run_cli("export-tm", "-o", "/dev/null").returncode == 0
+    assert os.path.exists("/dev/null") and stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    aligned = run_cli("align", project.root / "a.txt", project.root / "a.txt", "--no-mt", "--format", "tmx", "-o", "-")
+    assert aligned.returncode == 0 and b"<tmx" in aligned.stdout
+
+
+# ---------------------------------------------------------------- files zhen writes must read back
+
+# Characters that line-based readers take for line ends, or that no text file may hold.
+AWKWARD = {
+    "LINE SEPARATOR": "\u2028", "PARAGRAPH SEPARATOR": "\u2029", "NEL": "\x85", "VT": "\x0b", "FF": "\x0c",
+    "FS": "\x1c", "GS": "\x1d", "RS": "\x1e", "CR": "\r", "ESC": "\x1b", "CSI": "\x9b", "DEL": "\x7f",
+    "BOM": "\ufeff", "noncharacter": "\ufffe", "isolate": "\u2068",
+}
+
+
+def test_awkward_characters_in_text_translations_and_file_names_read_back(project):
+    """Each in the file name, in the source text, in an approved translation
+    and in a reviewer's edit: zhen and msgfmt read back what zhen wrote."""
+    chars = "".join(AWKWARD.values())
+    document = project.document(f"b{chars}c.txt", "".join(f"第{n}句{c}的话。" for n, c in enumerate(chars)) + "\n")
+    assert project.run(document).returncode == 0
+    po_path = next(p for p in project.out.glob("b*.po"))
+    po = polib.pofile(str(po_path))
+    expected = {}
+    for n, (entry, char) in enumerate(zip(po, chars * 2)):  # a reviewer pastes each character in
+        entry.msgstr = f"Sentence {n}{char}."
+        if n % 2:
+            entry.flags = []
+        expected[entry.msgid] = (entry.msgstr, entry.fuzzy)
+    po.save()
+    for _ in range(2):  # zhen reads back what it wrote, twice over
+        result = project.run(document)
+        assert result.returncode == 0, result.stderr.decode()
+        lines = result.stderr.decode().split("\n")[:-1]
+        assert all(line.startswith("zhen: ") for line in lines), lines  # no line broken by a file name
+    check_outputs(project.out)
+    po = read_po(po_path)
+    assert {e.msgid: (e.msgstr, e.fuzzy) for e in po} == expected
+    assert all("\n" not in path and "\r" not in path for e in po for path, _ in e.occurrences)
+
+
+def test_a_file_name_that_is_not_utf8_is_shown_with_a_replacement_character(project):
+    raw = os.path.join(os.fsencode(project.root), b"caf\xe9.txt")
+    with open(raw, "wb") as file:
+        file.write("新的一句。\n".encode())
+    result = subprocess.run([sys.executable, "-m", "pipeline", "run", raw, "--out", str(project.out),
+                             "--model", str(project.model)], cwd=ROOT, capture_output=True)
+    assert result.returncode == 0, result.stderr.decode()
+    po = os.path.join(os.fsencode(project.out), b"caf\xe9.po")
+    assert os.path.isfile(po)
+    assert "caf\ufffd.txt:1" in Path(os.fsdecode(po)).read_text(encoding="utf-8")
+    check_outputs(project.out)
+    exported = os.path.join(os.fsencode(project.root), b"m\xe9moire.tmx")
+    for command in (["export-tm", "-o", exported], ["import-tmx", exported], ["import-po", po]):
+        result = subprocess.run([sys.executable, "-m", "pipeline", *command], cwd=ROOT, capture_output=True)
+        assert result.returncode == 0, result.stderr.decode()
+
+
+# ---------------------------------------------------------------- what a PO or TMX may claim
+
+def test_an_approval_from_the_future_does_not_outrank_later_corrections(project):
+    po = polib.pofile(str(project.out / "a.po"))
+    po.find("第二句。").msgstr, po.find("第二句。").flags = "Wrong, from the future.", []
+    po.metadata["PO-Revision-Date"] = "2999-01-01 00:00+0000"
+    po.save()
+    assert project.run(project.root / "a.txt").returncode == 0
+    po = polib.pofile(str(project.out / "a.po"))
+    po.find("第二句。").msgstr = "Right."  # a correction, saved now
+    po.metadata["PO-Revision-Date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M%z")
+    po.save()
+    os.utime(project.out / "a.po")
+    assert project.run(project.root / "a.txt").returncode == 0
+    memory = TranslationMemory(project.memory)
+    assert memory.lookup(["第二句。"])["第二句。"].target == "Right."
+    assert all(a.approved <= datetime.now(timezone.utc) for _, a in memory.approved())
+
+
+def test_a_tmx_date_from_the_future_is_not_trusted(project, tmp_path):
+    units = ('<tu changedate="29990101T000000Z"><tuv xml:lang="zh"><seg>第二句。</seg></tuv>'
+             '<tuv xml:lang="en"><seg>From 2999.</seg></tuv></tu>')
+    future = tmp_path / "future.tmx"
+    future.write_text(f'<tmx version="1.4"><header/><body>{units}</body></tmx>', encoding="utf-8")
+    assert run_cli("import-tmx", future).returncode == 0
+    [(_, approval)] = [(s, a) for s, a in TranslationMemory(project.memory).approved() if s == "第二句。"]
+    assert approval.approved <= datetime.now(timezone.utc)
+
+
+def test_a_po_whose_charset_cannot_hold_chinese_is_refused(project):
+    po = project.out / "a.po"
+    po.write_bytes(po.read_bytes().replace(b"charset=UTF-8", b"charset=ISO-8859-1"))
+    before = project.snapshot()
+    assert_one_line_error(project.run(project.root / "a.txt"), "cannot hold Chinese")
+    assert_one_line_error(run_cli("import-po", po), "cannot hold Chinese")
+    assert project.snapshot() == before
+
+
+def test_a_tmx_unit_with_an_entity_reference_is_skipped_and_counted(project, tmp_path):
+    body = ('<tu><tuv xml:lang="zh"><seg>甲 &x; 乙。</seg></tuv><tuv xml:lang="en"><seg>A &x; B.</seg></tuv></tu>'
+            '<tu><tuv xml:lang="zh"><seg>丙。</seg></tuv><tuv xml:lang="en"><seg>C.</seg></tuv></tu>')
+    path = tmp_path / "entities.tmx"
+    path.write_text(f'<?xml version="1.0"?><!DOCTYPE tmx [<!ENTITY x "thing">]><tmx version="1.4"><header/>'
+                    f'<body>{body}</body></tmx>', encoding="utf-8")
+    result = run_cli("import-tmx", path)
+    assert result.returncode == 0 and b"1 with an entity reference" in result.stderr
+    assert "甲 &x; 乙。" not in {s for s, _ in TranslationMemory(project.memory).approved()}
+    assert "甲  乙。" not in {s for s, _ in TranslationMemory(project.memory).approved()}
+
+
+# ---------------------------------------------------------------- one-line errors, never a traceback
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--threads", "99999", "argument --threads: expected a whole number from 1 to"),
+    ("--beams", "100000", "argument --beams: expected a whole number from 1 to 32"),
+    ("--batch-tokens", "1000000000", "argument --batch-tokens: expected a whole number from 1 to 65536"),
+    ("--beams", "0", "expected a whole number from 1 to 32"),
+])
+def test_numeric_options_are_bounded(project, option, value, message):
+    result = project.run(project.root / "a.txt", extra=[option, value])
+    assert result.returncode == 2 and message in result.stderr.decode()
+
+
+@pytest.mark.parametrize("damage", ["source.spm", "model.safetensors", "config.json"])
+def test_a_damaged_model_file_is_a_one_line_error(project, tmp_path, damage):
+    broken = tmp_path / "broken-model"
+    shutil.copytree(project.model, broken)
+    (broken / damage).write_bytes(b"junk" * 100)
+    before = project.snapshot()
+    result = project.run(project.document("b.txt", "新的一句。"), extra=["--model", broken, "-q"])
+    assert_one_line_error(result, "broken-model")
+    assert project.snapshot() == before
+
+
+def test_a_memory_locked_by_another_process_is_waited_for_and_said_so(project):
+    holder = sqlite3.connect(project.memory, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+    process = subprocess.Popen([sys.executable, "-m", "pipeline", "import-po", str(project.out / "a.po")],
+                               cwd=ROOT, stderr=subprocess.PIPE, env=os.environ.copy())
+    first_line = process.stderr.readline().decode()  # said at once, not after a silent minute
+    holder.execute("ROLLBACK")
+    holder.close()
+    assert process.wait(timeout=120) == 0
+    assert "waiting for another process to finish writing to the translation memory" in first_line
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_and_ctrl_c_leave_complete_files_and_no_temporaries(project, sig):
+    big = project.document("big.txt", many_sentences(800, seed=5))
+    rng = random.Random(int(sig))
+    for delay in (0.05, rng.uniform(0.3, 3)):  # during start-up, then anywhere in the run
+        process = start_run(project, big, extra=["--no-cache"])
+        time.sleep(delay)
+        process.send_signal(sig)
+        stderr = process.communicate(timeout=120)[1].decode()
+        assert "Traceback" not in stderr, stderr
+        if process.returncode:
+            assert process.returncode in (128 + sig, -sig) and stderr.count("\n") <= 2, stderr
+        assert not list(project.out.glob(".*.tmp"))
+        check_outputs(project.out)
+        assert_reviews_intact(project)
+
+
+def test_temporary_files_of_a_killed_run_are_removed_by_the_next(project):
+    stale = project.out / ".a.po.999999999.x1y2.tmp"  # no such process
+    stale.write_text("half a file")
+    mine = project.out / f".a.po.{os.getpid()}.abcd.tmp"  # a live process's: not ours to remove
+    mine.write_text("being written")
+    assert project.run(project.root / "a.txt").returncode == 0
+    assert not stale.exists() and mine.exists()

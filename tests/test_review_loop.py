@@ -89,7 +89,7 @@ def test_review_rerun_reuse_export_and_import(tiny_model, tmp_path, isolated_mem
         ("第一句。", "The first sentence.", "ApprovedTranslation"), ("第三句。", "The third.", "ApprovedTranslation")]
     check_outputs(exported.parent)
     other = tmp_path / "other-tm.sqlite"
-    result = run_cli("import-tmx", exported, "--tm", other)
+    result = run_cli("import-tmx", exported, "--new-tm", other)
     assert result.returncode == 0 and b"2 Chinese\xe2\x86\x92English units, 2 new" in result.stderr
     def contents(path):
         return [(s, a.target, a.approved, a.translator) for s, a in TranslationMemory(path).approved()]
@@ -101,7 +101,7 @@ def test_review_rerun_reuse_export_and_import(tiny_model, tmp_path, isolated_mem
         "The third.", "The first sentence."]
 
     # The run's own TMX holds drafts: importing it adds only the approved units.
-    result = run_cli("import-tmx", out / "a.tmx", "--tm", tmp_path / "third.sqlite")
+    result = run_cli("import-tmx", out / "a.tmx", "--new-tm", tmp_path / "third.sqlite")
     assert b"1 Chinese\xe2\x86\x92English units, 1 new" in result.stderr
     assert b"skipped 3 marked as drafts" in result.stderr
 
@@ -157,8 +157,10 @@ def test_a_document_reviewed_differently_keeps_its_own_approvals(tiny_model, tmp
 
 def test_no_tm_neither_reads_nor_writes_the_memory(tiny_model, tmp_path, isolated_memory):
     (tmp_path / "a.txt").write_text("第一句。", encoding="utf-8")
-    assert run_cli("run", tmp_path / "a.txt", "--out", tmp_path, "--model", tiny_model, "--no-tm").returncode == 0
-    assert not isolated_memory.exists()
+    before = isolated_memory.read_bytes()
+    assert run_cli("run", tmp_path / "a.txt", "--out", tmp_path / "out", "--model", tiny_model, "--no-tm").returncode == 0
+    assert isolated_memory.read_bytes() == before
+    assert sorted(p.name for p in isolated_memory.parent.iterdir()) == ["zhen-tm.sqlite"]
 
 
 @pytest.mark.parametrize("command", ["import-tmx", "import-po"])

@@ -39,7 +39,7 @@ def greedy_margins(reference, sentences):
     token at each step of its greedy outputs (float32, one sentence at a time)."""
     import torch
 
-    model, margins = reference.engine.model, []
+    model, margins = reference.engine.loaded().model, []
     for sentence, output in zip(sentences, with_options(reference, beams=1, loop_guard=False).translate(sentences)):
         source = torch.tensor([list(reference.encode(sentence))])
         ids = reference.tokenizer(text_target=output.text)["input_ids"][:-1]
@@ -75,7 +75,7 @@ def test_int8_scores_the_same_in_a_batch_and_alone(translators):
     tokens = [translator.tokenizer.convert_ids_to_tokens(list(translator.encode(s))) for s in sentences]
     targets = [translator.tokenizer.convert_ids_to_tokens(translator.tokenizer(text_target=t.text)["input_ids"][:-1])
                for t in outputs]
-    scorer = translator.engine.translator
+    scorer = translator.engine.loaded().translator
     batched = scorer.score_batch(tokens, targets, max_batch_size=8)
     alone = [scorer.score_batch([s], [t])[0] for s, t in zip(tokens, targets)]
     for b, a in zip(batched, alone):
@@ -89,7 +89,7 @@ def test_int8_greedy_differs_alone_only_at_near_ties(translators):
     translator = with_options(translators["ctranslate2"], beams=1, batch_tokens=40, loop_guard=False)
     sentences = [s for s in SENTENCES if translator.fits(s)]
     batched = translator._outputs(sentences, progress=False)
-    scorer, tokenizer = translator.engine.translator, translator.tokenizer
+    scorer, tokenizer = translator.engine.loaded().translator, translator.tokenizer
     for sentence in sentences:
         alone = translator._outputs([sentence], progress=False)[sentence]
         if alone.ids == batched[sentence].ids:

@@ -57,7 +57,7 @@ def test_evaluate_alignment_command(tmp_path):
     assert lines[1].split() == ["strict", "0.667", "0.667", "0.667"]
     assert lines[2].split() == ["lax", "0.833", "1.000", "0.909"]
     odd = run_cli("evaluate-alignment", tmp_path / "gold.align")
-    assert odd.returncode == 1 and b"in pairs" in odd.stderr
+    assert odd.returncode == 2 and b"in pairs" in odd.stderr  # a wrong command line
 
 
 def test_bertalign_reference_figures_on_mac_dev():

@@ -10,12 +10,18 @@ times faster).
 
 from __future__ import annotations
 
+import logging
+
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from ..errors import ZhenError
+
 if TYPE_CHECKING:
     from ..model import ModelInfo
+
+log = logging.getLogger("pipeline.translate")
 
 ENGINES = ("ctranslate2", "transformers")
 PRECISIONS = ("auto", "float32", "float16", "bfloat16", "int8")
@@ -54,13 +60,46 @@ class Engine(Protocol):
         ...
 
 
-def load_engine(kind: str, model: ModelInfo, tokenizer, device: str, precision: str,
-                threads: int | None) -> Engine:
-    """Load ``model`` (already checked by ``model.open_model``) into an engine."""
-    if kind == "transformers":
-        from .hf import TransformersEngine
+def resolve_precision(kind: str, device: str, precision: str) -> str:
+    """The weights' numeric type ``kind`` runs in on ``device`` for ``--precision``
+    (``auto``: int8 with CTranslate2, float32 with transformers on a CPU; on
+    a GPU int8_float16 and float16), checked before anything is loaded."""
+    gpu = device.startswith("cuda")
+    if kind == "ctranslate2":
+        return ("int8_float16" if gpu else "int8") if precision == "auto" else precision
+    if precision == "auto":
+        return "float16" if gpu else "float32"
+    if precision.startswith("int8"):
+        raise ZhenError(f"--precision {precision} needs --engine ctranslate2")
+    if precision != "float32" and not gpu:
+        raise ZhenError(f"--precision {precision} needs a GPU (--device cuda) with this engine")
+    return precision
 
-        return TransformersEngine.load(model.name, tokenizer, device, precision, threads)
-    from .ct2 import CTranslate2Engine
 
-    return CTranslate2Engine.load(model, tokenizer, device, precision, threads)
+class LazyEngine:
+    """An engine that loads the model when it is first asked to decode: a run
+    whose translations are all in the cache never loads it. What it is
+    (name, device, precision: part of the cache key) is known before."""
+
+    def __init__(self, kind: str, model: ModelInfo, tokenizer, device: str, precision: str, threads: int | None):
+        self.name, self.device, self.precision = kind, device, resolve_precision(kind, device, precision)
+        self._model, self._tokenizer, self._threads = model, tokenizer, threads
+        self._engine: Engine | None = None
+
+    def generate(self, batches: Iterable[Batch]) -> Iterator[list[Output]]:
+        return self.loaded().generate(batches)
+
+    def loaded(self) -> Engine:
+        if self._engine is None:
+            if self.name == "transformers":
+                from .hf import TransformersEngine
+
+                self._engine = TransformersEngine.load(self._model.name, self._tokenizer, self.device, self.precision,
+                                                       self._threads)
+            else:
+                from .ct2 import CTranslate2Engine
+
+                self._engine = CTranslate2Engine.load(self._model, self._tokenizer, self.device, self.precision,
+                                                      self._threads)
+            log.info("loaded %s: %s engine, %s, %s", self._model.name, self.name, self.device, self.precision)
+        return self._engine

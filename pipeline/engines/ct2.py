@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..errors import ZhenError
-from ..model import ModelInfo, fingerprint
+from ..model import ModelInfo, fingerprint, incomplete
 from ..settings import conversions_dir
 from . import Batch, Output
 
@@ -44,8 +44,6 @@ class CTranslate2Engine:
             import ctranslate2
         except ImportError:
             raise ZhenError("--engine ctranslate2 needs the ctranslate2 package: pip install ctranslate2") from None
-        if precision == "auto":
-            precision = "int8_float16" if device.startswith("cuda") else "int8"
         name = model.name
         converted = converted_model(name, model.fingerprint)
         kind, _, index = device.partition(":")
@@ -142,6 +140,8 @@ def converted_model(name: str, model_fingerprint: str | None = None) -> Path:
                 raise
     except OSError as err:
         raise ZhenError(f"cannot convert {name} for CTranslate2 into {root}: {err.strerror or err}") from None
+    except Exception as err:  # the converter loads the weights: a damaged file fails in any library's way
+        raise ZhenError(incomplete(name, err)) from None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return target

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from ..errors import ZhenError
 from ..model import load_weights
 from . import Batch, Output
 
@@ -38,12 +37,6 @@ class TransformersEngine:
     def load(cls, name: str, tokenizer, device: str, precision: str, threads: int | None) -> TransformersEngine:
         import torch
 
-        if precision == "auto":
-            precision = "float16" if device.startswith("cuda") else "float32"
-        if precision.startswith("int8"):
-            raise ZhenError(f"--precision {precision} needs --engine ctranslate2")
-        if precision != "float32" and not device.startswith("cuda"):
-            raise ZhenError(f"--precision {precision} needs a GPU (--device cuda) with this engine")
         if threads:
             torch.set_num_threads(threads)
         model = load_weights(name, dtype=getattr(torch, precision))

@@ -1,0 +1,117 @@
+"""The review loop at scale: merging a large reviewed PO, importing a large TMX.
+
+1. A reviewed PO with many approved entries whose sentences all left the
+   document, and a new version of the document: some new sentences are
+   edits of old ones (offered their old translation, as msgmerge does),
+   the rest are new. Reports the time of the merge (keep_reviewed) and
+   how many edits were found.
+2. ``zhen import-tmx`` of a large TMX (synthetic units), in a child process:
+   time, and peak memory, which must not grow with the file.
+
+    python benchmarks/bench_review.py [--old 100000 --new 10000] [--tmx-mib 200]
+
+Figures are from one run on this machine; the merge is compared with the
+size ten times smaller in the same run, so that the ratio (not the time)
+says whether it scales linearly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import polib
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pipeline.data import Provenance, Unit  # noqa: E402
+from pipeline.po import keep_reviewed, po_file  # noqa: E402
+from pipeline.settings import creation_time  # noqa: E402
+
+HANZI = "".join(chr(c) for c in range(0x4E00, 0x4E00 + 3000))
+
+
+def sentence(rng: random.Random) -> str:
+    return "".join(rng.choice(HANZI) for _ in range(rng.randint(12, 30))) + "。"
+
+
+def edited(rng: random.Random, text: str) -> str:
+    """One or two characters changed: a sentence a writer revised."""
+    chars = list(text)
+    for _ in range(rng.randint(1, 2)):
+        chars[rng.randrange(len(chars) - 1)] = rng.choice(HANZI)
+    return "".join(chars)
+
+
+def merge(old_count: int, new_count: int, seed: int = 1) -> tuple[float, int, int]:
+    """Seconds to merge, edits planted, edits offered their old translation."""
+    rng = random.Random(seed)
+    old_sentences = [sentence(rng) for _ in range(old_count)]
+    previous = polib.POFile(wrapwidth=0)
+    for number, text in enumerate(old_sentences):
+        previous.append(polib.POEntry(msgid=text, msgstr=f"Reviewed translation {number}."))
+    planted = new_count // 2
+    new_sentences = [edited(rng, text) for text in rng.sample(old_sentences, planted)]
+    new_sentences += [sentence(rng) for _ in range(new_count - planted)]
+    units = [Unit(text, "Machine draft.", 0.9, (), (("doc.txt", line),)) for line, text in enumerate(new_sentences, 1)]
+    fresh = po_file(units, Provenance("bench", creation_time()), "doc.txt")
+    started = time.perf_counter()
+    keep_reviewed(fresh, previous)
+    seconds = time.perf_counter() - started
+    return seconds, planted, sum(1 for entry in fresh if entry.previous_msgid)
+
+
+def write_tmx(path: Path, mib: int, seed: int = 2) -> int:
+    """A TMX of about ``mib`` MiB of approved zh→en units; returns how many."""
+    rng = random.Random(seed)
+    units = 0
+    with path.open("w", encoding="utf-8") as out:
+        out.write('<?xml version="1.0" encoding="UTF-8"?>\n<tmx version="1.4"><header srclang="zh-CN"/><body>\n')
+        while out.tell() < mib << 20:
+            english = " ".join(rng.choice(("the", "model", "review", "of", "a", "sentence")) for _ in range(12))
+            out.write(f'<tu><tuv xml:lang="zh-CN"><seg>{escape(sentence(rng))}</seg></tuv>'
+                      f'<tuv xml:lang="en"><seg>{escape(english)}.</seg></tuv></tu>\n')
+            units += 1
+        out.write("</body></tmx>\n")
+    return units
+
+
+def import_tmx(mib: int) -> tuple[int, float, int]:
+    """Units, seconds and peak memory (MiB, VmHWM) of `zhen import-tmx` of a TMX of ``mib`` MiB."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "big.tmx"
+        units = write_tmx(path, mib)
+        report = ("import re, sys; from pipeline.cli import main; code = main(sys.argv[1:]); "
+                  "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)); sys.exit(code)")
+        started = time.perf_counter()
+        result = subprocess.run([sys.executable, "-c", report, "import-tmx", str(path), "--new-tm",
+                                 str(Path(tmp) / "tm.sqlite"), "-q"], capture_output=True, text=True, check=True)
+        seconds = time.perf_counter() - started
+    return units, seconds, int(result.stdout.split()[-1]) // 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--old", type=int, default=100_000, help="approved entries whose sentence left")
+    parser.add_argument("--new", type=int, default=10_000, help="new sentences, half of them edits")
+    parser.add_argument("--tmx-mib", type=int, default=200, help="size of the TMX to import")
+    args = parser.parse_args()
+    print("merge of a reviewed PO (keep_reviewed): entries that left x new sentences")
+    small = merge(args.old // 10, args.new // 10)
+    large = merge(args.old, args.new)
+    for (old, new), (seconds, planted, found) in (((args.old // 10, args.new // 10), small), ((args.old, args.new), large)):
+        print(f"  {old:>7,} x {new:>6,}: {seconds:6.2f} s, {found:,} of {planted:,} edits offered their old translation")
+    print(f"  10x the entries took {large[0] / small[0]:.1f}x the time (linear: 10x; quadratic: 100x)")
+    units, seconds, peak = import_tmx(args.tmx_mib)
+    print(f"import-tmx of {args.tmx_mib} MiB ({units:,} units): {seconds:.1f} s, peak memory {peak} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
