@@ -27,7 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.align import CHARS_PER_HANZI, align_sentences  # noqa: E402
+from pipeline.align import align_sentences  # noqa: E402
+from pipeline.han import PUBLISHED_CHARS_PER_HANZI  # noqa: E402
 from pipeline.data import Bead  # noqa: E402
 from pipeline.vecalign import evaluate, parse_beads  # noqa: E402
 
@@ -43,11 +44,11 @@ def lines(path: Path) -> list[str]:
 
 def gale_church(source: list[str], target: list[str]) -> list[Bead]:
     """Gale & Church (1993): lengths only, beads 1-1, 1-0, 0-1, 2-1, 1-2, 2-2,
-    with their published priors; a Chinese character counts CHARS_PER_HANZI
+    with their published priors; a Chinese character counts PUBLISHED_CHARS_PER_HANZI
     English characters. Full O(n·m) dynamic programming: fine for a chapter."""
     priors = {(1, 1): 0.89, (1, 0): 0.0099, (0, 1): 0.0099, (2, 1): 0.089 / 2, (1, 2): 0.089 / 2, (2, 2): 0.011}
     variance = 6.8
-    src = [CHARS_PER_HANZI * len(s) for s in source]
+    src = [PUBLISHED_CHARS_PER_HANZI * len(s) for s in source]
     tgt = [float(len(t)) for t in target]
     n, m = len(src), len(tgt)
     cost = {(0, 0): 0.0}

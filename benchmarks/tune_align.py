@@ -1,10 +1,10 @@
 """How the aligner's weights were found: a hill climb on mac-dev's tuning texts.
 
-Starting from the weights in pipeline/align.py, it changes one to three of
+Starting from the weights in pipeline/align/weights.py, it changes one to three of
 them at a time by a step or two, keeps the change if strict F1 on the tuning
 texts (001-003) does not drop, and prints every improvement with the
 held-out texts' (004-006) F1 beside it, which is only watched, never used to
-choose. Copy the last line's weights into pipeline/align.py by hand.
+choose. Copy the last line's weights into pipeline/align/weights.py by hand.
 
     python benchmarks/tune_align.py [--no-mt] [--steps 400] [--seed 1]
 """
@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench_align import DEFAULT_DATA, TUNING, lines  # noqa: E402
 
-import pipeline.align as align  # noqa: E402
+from pipeline.align import WITH_BRIDGE, WITHOUT_BRIDGE, Weights, align_sentences  # noqa: E402
 from pipeline.vecalign import evaluate, parse_beads  # noqa: E402
 
 STEP = dict(
@@ -43,15 +43,13 @@ def main() -> int:
                      parse_beads((t / "gold.align").read_text(encoding="utf-8"))) for t in texts}
     tuning = [name for name in data if name in TUNING]
     held_out = [name for name in data if name not in TUNING]
-    name = "WITHOUT_BRIDGE" if args.no_mt else "WITH_BRIDGE"
 
-    def strict_f1(weights: align.Weights, which: list[str]) -> float:
-        setattr(align, name, weights)
-        system = [align.align_sentences(*data[t][:3]) for t in which]
+    def strict_f1(weights: Weights, which: list[str]) -> float:
+        system = [align_sentences(*data[t][:3], weights=weights) for t in which]
         return evaluate([data[t][3] for t in which], system).strict[2]
 
     rng = random.Random(args.seed)
-    weights = getattr(align, name)
+    weights = WITHOUT_BRIDGE if args.no_mt else WITH_BRIDGE
     best = strict_f1(weights, tuning)
     print(f"start: tuning {best:.4f}, held-out {strict_f1(weights, held_out):.4f}")
     for step in range(args.steps):

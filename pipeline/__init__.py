@@ -10,3 +10,8 @@ command line on top.
 """
 
 __version__ = "0.1.0"
+
+# How zhen signs what it writes: the tool, and the translator of machine drafts.
+TOOL = "zhen"
+GENERATOR = f"{TOOL} {__version__}"
+MACHINE_TRANSLATOR = f"{GENERATOR} (machine translation)"

@@ -15,23 +15,23 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .align import aligned_units, align_sentences
-from .data import Provenance, Sentence, Unit
+from .data import Provenance, Unit
 from .errors import ZhenError
-from .engines import ENGINES, PRECISIONS
+from .engines import DEVICES, ENGINES, PRECISIONS
 from .memory import NoMemory, TranslationMemory
 from .model import OFFLINE_ADVICE, ModelUnavailable, download
-from .po import approved_entries, read_po, write_po
+from .po import approved_entries, read_po
 from .run import run
-from .segment import LANGUAGES, segment, segment_lines
+from .run_align import FORMATS, align_documents
+from .segment import LANGUAGES, segment
 from .settings import (CACHE_ENV_VAR, DEFAULT_MEMORY, DEFAULT_MODEL, MEMORY_ENV_VAR, MODEL_ENV_VAR, SAVED_MODEL_DIR,
                        creation_time, memory_location)
-from .textio import atomic_write, read_document
+from .textio import read_document
 from .tmx import read_tmx, write_tmx
-from .translate import DEVICES, MAX_BATCH_TOKENS, MAX_BEAMS, DecodingOptions, Translator, copied, max_threads
-from .vecalign import evaluate, format_beads, parse_beads
+from .prepare import copied
+from .translate import MAX_BATCH_TOKENS, MAX_BEAMS, DecodingOptions, Translator, max_threads
+from .vecalign import evaluate, parse_beads
 
-ALIGN_FORMATS = ("vecalign", "tmx", "po", "tsv")
 
 log = logging.getLogger("pipeline")
 
@@ -243,7 +243,7 @@ def _parser() -> argparse.ArgumentParser:
                     help="align without a model: dictionary glosses (CC-CEDICT), lengths, quotations, "
                     "numbers and Latin-script words")
     al.add_argument("-o", "--output", metavar="OUT", help="write here instead of printing TSV")
-    al.add_argument("--format", choices=ALIGN_FORMATS,
+    al.add_argument("--format", choices=FORMATS,
                     help="output format (default: from OUT's extension: .tmx, .po, else vecalign)")
     al.set_defaults(command=_align, usage=al)
 
@@ -302,7 +302,7 @@ def _import_po(args: argparse.Namespace) -> None:
 
 def _export_tm(args: argparse.Namespace) -> None:
     approved = _memory(args, may_start=False).approved()
-    units = [Unit(source, a.target, 1.0, (), (), approval=a) for source, a in approved]
+    units = [Unit(a.source, a.target, 1.0, (), (), approval=a) for a in approved]
     write_tmx(units, args.output, Provenance(model="", created=creation_time()))
     log.info("%s: %d approved translations", args.output, len(units))
 
@@ -359,53 +359,11 @@ def _translate(args: argparse.Namespace) -> None:
 
 
 def _align(args: argparse.Namespace) -> None:
-    fmt = args.format or (_format_from_extension(args.output) if args.output else "tsv")
-    if fmt == "tsv" and args.output:
-        raise ZhenError("TSV is printed; give --format vecalign, tmx or po with -o")
-    if fmt != "tsv" and not args.output:
-        raise ZhenError(f"--format {fmt} needs -o OUT")
-    source = read_document(args.source, args.encoding)
-    target = read_document(args.target, args.encoding)
-    if args.presegmented:
-        sentences, targets = segment_lines(source.text), segment_lines(target.text)
-    else:
-        sentences, targets = segment(source.text, "zh"), segment(target.text, "en")
-    bridge = _bridge(args, sentences) if args.bridge else None
-    beads = align_sentences([s.text for s in sentences], [t.text for t in targets], bridge)
-    if fmt == "vecalign":
-        atomic_write(args.output, format_beads(beads).encode("utf-8"))
-        return
-    units = aligned_units(beads, sentences, targets, source.path)
-    if fmt == "tsv":
-        _write_tsv(units)
-        return
-    provenance = Provenance(model=f"existing translation {target.path}", created=creation_time())
-    if fmt == "tmx":
-        write_tmx([u for u in units if u.target], args.output, provenance)
-    else:
-        write_po(units, args.output, provenance, source.path)
+    def translate(sentences: list[str]) -> list[str]:
+        return [t.text for t in _load_translator(args).translate(sentences, args.progress)]
 
-
-def _bridge(args: argparse.Namespace, sentences: list[Sentence]) -> list[str]:
-    """The machine translation of each source sentence: --source-mt, else the model's."""
-    if args.source_mt is None:
-        try:
-            translator = _load_translator(args)
-        except ModelUnavailable as err:
-            raise ModelUnavailable(err.problem, "align without a model: --no-mt (dictionary glosses), or give "
-                                   f"a translation you have with --source-mt FILE; {err.advice}") from None
-        return [t.text for t in translator.translate([s.text for s in sentences], args.progress)]
-    lines = read_document(args.source_mt, args.encoding).text.splitlines()
-    if args.presegmented:  # same line structure as SOURCE: keep the lines of its sentences
-        lines = [lines[s.line - 1] if s.line <= len(lines) else "" for s in sentences]
-    else:
-        lines = [line for line in lines if line.strip()]
-    if len(lines) != len(sentences):
-        raise ZhenError(
-            f"{args.source_mt} has {len(lines)} lines but {args.source} has {len(sentences)} sentences; "
-            "give one translation per source sentence (see `zhen segment`)"
-        )
-    return lines
+    align_documents(args.source, args.target, args.output, args.format, presegmented=args.presegmented,
+                    source_mt=args.source_mt, translate=translate if args.bridge else None, encoding=args.encoding)
 
 
 def _evaluate_alignment(args: argparse.Namespace) -> None:
@@ -428,16 +386,6 @@ def _download(args: argparse.Namespace) -> None:
         raise ModelUnavailable(err.problem, f"downloading needs network once; {OFFLINE_ADVICE}") from None
     used = "zhen and make use it from now on" if target == SAVED_MODEL_DIR else f"use it with --model {target}"
     log.info("saved %s to %s; %s", name, target, used)
-
-
-def _write_tsv(units: list[Unit]) -> None:
-    for unit in units:
-        cells = (f"{unit.confidence:.3f}", unit.source, unit.target)
-        sys.stdout.write("\t".join(cell.replace("\t", " ") for cell in cells) + "\n")
-
-
-def _format_from_extension(output: str) -> str:
-    return {".tmx": "tmx", ".po": "po"}.get(Path(output).suffix.lower(), "vecalign")
 
 
 def _load_translator(args: argparse.Namespace) -> Translator:

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from .dates import DAY, format_utc
+
 
 @dataclass(frozen=True)
 class Document:
@@ -46,6 +48,7 @@ class Approval:
     """A translation a person approved: an entry a reviewer un-fuzzied in a
     PO file, or a unit of a TMX imported from another tool."""
 
+    source: str  # the sentence, as it was approved
     target: str
     origin: str  # the file it was approved in or imported from
     approved: datetime  # when (timezone-aware UTC)
@@ -57,7 +60,10 @@ class Approval:
 
     def note(self) -> str:
         """Where, by whom and when, in words (for PO comments and TMX notes)."""
-        return f"approved in {self.origin}{self.by()} on {self.approved:%Y-%m-%d}"
+        return f"approved in {self.origin}{self.by()} on {self.day()}"
+
+    def day(self) -> str:
+        return format_utc(self.approved, DAY)
 
 
 @dataclass(frozen=True, slots=True)  # a long document has millions

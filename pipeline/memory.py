@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
-from datetime import datetime, timezone
 from pathlib import Path
+from typing import Protocol
 
 from . import store
 from .data import Approval
+from .dates import STORED, believable, format_utc, now, parse
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS approved (  -- with a rowid: the order learned breaks ties of date
@@ -50,7 +51,7 @@ CREATE TABLE IF NOT EXISTS drafts (
 _COLUMNS = "source, target, origin, translator, approved"
 # Newest first; a date later than now (a wrong clock, a hand-edited file)
 # counts as now, so it cannot outrank every later correction forever.
-_NEWEST_FIRST = "ORDER BY min(approved, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')) DESC, rowid DESC"
+_NEWEST_FIRST = "ORDER BY min(approved, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')) DESC, rowid DESC"  # dates.STORED
 # Only full-width and half-width forms fold together: NFKC would also make
 # "10²" and "102", or "①" and "1", the same sentence.
 _WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
@@ -59,6 +60,22 @@ _WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20
 def match_key(source: str) -> str:
     """What two sentences must share to be the same sentence."""
     return " ".join(unicodedata.normalize("NFC", source).translate(_WIDTH).split())
+
+
+class Memory(Protocol):
+    """What the pipeline asks of a translation memory (TranslationMemory, or NoMemory for --no-tm)."""
+
+    path: Path | None
+
+    def lookup(self, sources: Iterable[str]) -> dict[str, Approval]: ...
+
+    def find(self, source: str, target: str) -> Approval | None: ...
+
+    def learn(self, approvals: Iterable[Approval]) -> int: ...
+
+    def remember_drafts(self, drafts: Iterable[tuple[str, str]]) -> None: ...
+
+    def is_machine_draft(self, source: str, target: str) -> bool: ...
 
 
 class TranslationMemory:
@@ -77,7 +94,7 @@ class TranslationMemory:
             for source in dict.fromkeys(sources):
                 row = self.db.execute(query, (match_key(source),)).fetchone()
                 if row:
-                    found[source] = _approval(*row[1:])
+                    found[source] = _approval(*row)
         return found
 
     def find(self, source: str, target: str) -> Approval | None:
@@ -85,9 +102,9 @@ class TranslationMemory:
         query = f"SELECT {_COLUMNS} FROM approved WHERE key = ? AND target = ?"
         with self._errors("read"):
             row = self.db.execute(query, (match_key(source), target)).fetchone()
-        return _approval(*row[1:]) if row else None
+        return _approval(*row) if row else None
 
-    def learn(self, approvals: Iterable[tuple[str, Approval]]) -> int:
+    def learn(self, approvals: Iterable[Approval]) -> int:
         """Store approved translations, all or none; return how many were new
         (a translation already approved for its sentence is not).
 
@@ -95,11 +112,10 @@ class TranslationMemory:
         inside the one transaction, so memory stays bounded, and an error
         while reading it stores nothing.
         """
-        now = datetime.now(timezone.utc)
         rows = (
-            (match_key(source), source, a.target, a.origin, a.translator, _iso(min(a.approved, now)))
-            for source, a in approvals
-            if match_key(source) and a.target.strip()
+            (match_key(a.source), a.source, a.target, a.origin, a.translator, format_utc(believable(a.approved), STORED))
+            for a in approvals
+            if match_key(a.source) and a.target.strip()
         )
         before = self.db.total_changes
         with self._errors("write to"), store.transaction(self.db, f"the translation memory {self.path}") as cursor:
@@ -118,12 +134,12 @@ class TranslationMemory:
             query = "SELECT 1 FROM drafts WHERE key = ? AND target = ?"
             return self.db.execute(query, (match_key(source), target)).fetchone() is not None
 
-    def approved(self) -> list[tuple[str, Approval]]:
+    def approved(self) -> list[Approval]:
         """Every sentence's latest approved translation, in source order."""
         query = (f"SELECT {_COLUMNS} FROM (SELECT *, row_number() OVER (PARTITION BY key {_NEWEST_FIRST}) AS n "
                  "FROM approved) WHERE n = 1 ORDER BY key")
         with self._errors("read"):
-            return [(row[0], _approval(*row[1:])) for row in self.db.execute(query)]
+            return [_approval(*row) for row in self.db.execute(query)]
 
     def __len__(self) -> int:
         """How many sentences have an approved translation."""
@@ -137,10 +153,12 @@ class TranslationMemory:
 class NoMemory:
     """``--no-tm``: remembers nothing, and so cannot tell a draft from an edit."""
 
+    path = None
+
     def lookup(self, sources: Iterable[str]) -> dict[str, Approval]:
         return {}
 
-    def learn(self, approvals: Iterable[tuple[str, Approval]]) -> int:
+    def learn(self, approvals: Iterable[Approval]) -> int:
         return 0
 
     def find(self, source: str, target: str) -> Approval | None:
@@ -153,11 +171,6 @@ class NoMemory:
         return False
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _approval(target: str, origin: str, translator: str, approved: str) -> Approval:
-    moment = min(datetime.strptime(approved, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc),
-                 datetime.now(timezone.utc).replace(microsecond=0))
-    return Approval(target=target, origin=origin, approved=moment, translator=translator)
+def _approval(source: str, target: str, origin: str, translator: str, approved: str) -> Approval:
+    moment = parse(approved, STORED) or now()
+    return Approval(source, target, origin, believable(moment), translator)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import polib
 
-from . import __version__
+from . import GENERATOR, MACHINE_TRANSLATOR, TOOL, dates
 from .data import Approval, Provenance, Unit
 from .errors import ZhenError
 from .score import human_checks
@@ -41,8 +41,6 @@ MachineDraftTest = Callable[[str, str], bool]
 # character carries more than a letter (第三句 and 第五句 are 0.75 alike).
 FUZZY_MATCH = 0.8
 _FUZZY_CANDIDATES = 5
-
-PO_DATE = "%Y-%m-%d %H:%M%z"  # as gettext writes header dates
 
 # Header fields zhen owns; on a rerun the others keep what the reviewer's
 # editor set (Last-Translator, PO-Revision-Date, Language, X-Poedit-*, ...).
@@ -94,19 +92,19 @@ def po_file(units: Sequence[Unit], provenance: Provenance, source_path: str, pat
         "Entries flagged fuzzy are unreviewed drafts: correct them and\n"
         "remove the fuzzy flag to approve them."
     )
-    date = provenance.created.strftime(PO_DATE)
+    date = provenance.created.strftime(dates.PO_HEADER)
     po.metadata = {
         "Project-Id-Version": Path(source_path).name,
         "POT-Creation-Date": date,
         "PO-Revision-Date": date,
-        "Last-Translator": f"zhen {__version__} (machine translation)",
+        "Last-Translator": MACHINE_TRANSLATOR,
         "Language-Team": "English",
         "Language": "en",
         "MIME-Version": "1.0",
         "Content-Type": "text/plain; charset=UTF-8",
         "Content-Transfer-Encoding": "8bit",
         "Plural-Forms": "nplurals=2; plural=(n != 1);",
-        "X-Generator": f"zhen {__version__}",
+        "X-Generator": GENERATOR,
         "X-Source-Language": "zh_CN",
     }
     for unit in units:
@@ -153,7 +151,7 @@ def keep_reviewed(po: polib.POFile, previous: polib.POFile, is_machine_draft=lam
                 entry.comment = "\n".join(["Approved in this file (a reviewed translation, kept across runs)", *checks])
             entry.msgstr = old.msgstr
             entry.flags = list(old.flags)
-        elif old.msgstr and old.msgstr != entry.msgstr and not is_machine_draft(old.msgid, old.msgstr):
+        elif old.msgstr != entry.msgstr and _by_a_person(old, is_machine_draft):
             # The checks are of the edit shown, not of the machine's suggestion beside it.
             origin = entry.comment.split("\n")[0]
             checks = [f"Check: {warning}" for warning in human_checks(old.msgid, old.msgstr)]
@@ -179,8 +177,8 @@ def _offer_earlier_versions(new: list[polib.POEntry], vanished: list[polib.POEnt
     Only a person's work is offered (approved or edited entries); what the
     model wrote for the old sentence is worth less than its draft for the new one.
     """
-    reviewed = [old for old in vanished if old.msgctxt is None and not old.msgid_plural and old.msgstr
-                and not is_machine_draft(old.msgid, old.msgstr)]
+    reviewed = [old for old in vanished if old.msgctxt is None and not old.msgid_plural
+                and _by_a_person(old, is_machine_draft)]
     finder = _SimilarFinder([old.msgid for old in reviewed])
     used: set[int] = set()
     for entry in new:
@@ -231,15 +229,15 @@ def _bigrams(text: str) -> set[str]:
     return {text[i:i + 2] for i in range(len(text) - 1)}
 
 
-def approved_entries(po: polib.POFile, path: str | Path) -> list[tuple[str, Approval]]:
+def approved_entries(po: polib.POFile, path: str | Path) -> list[Approval]:
     """The translations a reviewer approved in ``po`` (obsolete ones too: approved
     work is never thrown away), dated by the file's PO-Revision-Date."""
     when = _revision_date(po, Path(path))
     translator = po.metadata.get("Last-Translator", "")
-    if translator.startswith("zhen "):  # our own placeholder: nobody has saved the file yet
+    if translator.startswith(f"{TOOL} "):  # our own placeholder: nobody has saved the file yet
         translator = ""
     return [
-        (entry.msgid, Approval(clean_segment(entry.msgstr), printable(str(path)), when, clean_segment(translator)))
+        Approval(entry.msgid, clean_segment(entry.msgstr), printable(str(path)), when, clean_segment(translator))
         for entry in _one_per_entry(po)
         if _approved(entry) and entry.msgctxt is None and clean_segment(entry.msgid)
     ]
@@ -251,7 +249,7 @@ def edited_drafts(po: polib.POFile, is_machine_draft) -> set[str]:
     return {
         entry.msgid
         for entry in _one_per_entry(po)
-        if entry.fuzzy and entry.msgstr and entry.msgctxt is None and not is_machine_draft(entry.msgid, entry.msgstr)
+        if entry.fuzzy and entry.msgctxt is None and _by_a_person(entry, is_machine_draft)
     }
 
 
@@ -260,17 +258,11 @@ def _revision_date(po: polib.POFile, path: Path) -> datetime:
     Poedit, Lokalize and Weblate set; else (a text editor, a script) the
     file's modification time. A PO-Revision-Date no later than the
     POT-Creation-Date zhen wrote is zhen's own, not the reviewer's."""
-    revised, created = (_po_date(po.metadata.get(field, "")) for field in ("PO-Revision-Date", "POT-Creation-Date"))
+    revised, created = (dates.parse(po.metadata.get(field), dates.PO_HEADER)
+                        for field in ("PO-Revision-Date", "POT-Creation-Date"))
     if revised is not None and (created is None or revised > created):
         return revised
     return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
-
-
-def _po_date(value: str) -> datetime | None:
-    try:
-        return datetime.strptime(value.strip(), PO_DATE)
-    except ValueError:
-        return None
 
 
 def _identity(entry: polib.POEntry) -> tuple:
@@ -293,6 +285,12 @@ def _one_per_entry(entries: polib.POFile) -> list[polib.POEntry]:
             if note not in kept.tcomment:
                 kept.tcomment = f"{kept.tcomment}\n{note}" if kept.tcomment else note
     return list(chosen.values())
+
+
+def _by_a_person(entry: polib.POEntry, is_machine_draft: MachineDraftTest) -> bool:
+    """Did a person write the entry's translation (approved or not)? Unless
+    the memory knows it as zhen's draft, a translation is taken for theirs."""
+    return bool(entry.msgstr) and not is_machine_draft(entry.msgid, entry.msgstr)
 
 
 def _approved(entry: polib.POEntry) -> bool:
@@ -389,7 +387,7 @@ def _draft(unit: Unit) -> bool:
 
 def _comment(unit: Unit, provenance: Provenance, path: Path | None) -> str:
     if unit.approval is not None and path is not None and _same_file(unit.approval.origin, path):
-        lines = [f"Approved in this file{unit.approval.by()} on {unit.approval.approved:%Y-%m-%d}"]
+        lines = [f"Approved in this file{unit.approval.by()} on {unit.approval.day()}"]
     elif unit.approval is not None:
         lines = [f"Approved translation from the translation memory ({unit.approval.note()})"]
     elif unit.aligned:

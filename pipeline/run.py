@@ -17,7 +17,7 @@ import polib
 
 from .data import Approval, Document, Pair, Provenance, Sentence, Translation, Unit
 from .errors import ZhenError
-from .memory import NoMemory, TranslationMemory, match_key
+from .memory import Memory, NoMemory, match_key
 from .po import approved_entries, edited_drafts, machine_drafts, read_existing, write_po
 from .score import group_units, human_checks, pair_and_score
 from .segment import segment
@@ -48,7 +48,7 @@ def run(
     inputs: Sequence[str | Path],
     out_dir: str | Path,
     load_translator: Callable[[], Translator],
-    memory: TranslationMemory | NoMemory = NoMemory(),
+    memory: Memory = NoMemory(),
     encoding: str | None = None,
     progress: bool | None = None,
 ) -> list[Outputs]:
@@ -94,11 +94,11 @@ def run(
 class Review:
     """What a reviewer did in a document's existing PO file."""
 
-    approved: list[tuple[str, Approval]]  # (source, approval) of the entries they approved
+    approved: list[Approval]  # the entries they approved
     in_progress: set[str]  # sources of fuzzy entries they edited or un-approved
 
     @classmethod
-    def of(cls, po: polib.POFile | None, path: Path, memory: TranslationMemory | NoMemory) -> Review:
+    def of(cls, po: polib.POFile | None, path: Path, memory: Memory) -> Review:
         if po is None:
             return cls([], set())
         return cls(approved_entries(po, path), edited_drafts(po, memory.is_machine_draft))
@@ -114,7 +114,7 @@ class Plan:
     to_translate: list[str]  # the distinct sentences that need the model
 
 
-def plan(document: Document, memory: TranslationMemory | NoMemory, review: Review = Review([], set())) -> Plan:
+def plan(document: Document, memory: Memory, review: Review = Review([], set())) -> Plan:
     """Segment ``document`` and look its sentences up in the memory. The
     document's own PO comes first: its approved entries stay (dated and
     attributed as the memory first recorded them), and an entry its reviewer
@@ -123,7 +123,7 @@ def plan(document: Document, memory: TranslationMemory | NoMemory, review: Revie
     distinct = list(dict.fromkeys(s.text for s in sentences))
     busy = {match_key(source) for source in review.in_progress}
     approvals = {text: a for text, a in memory.lookup(distinct).items() if match_key(text) not in busy}
-    own = {match_key(source): memory.find(source, a.target) or a for source, a in review.approved}
+    own = {match_key(a.source): memory.find(a.source, a.target) or a for a in review.approved}
     approvals.update((text, own[match_key(text)]) for text in distinct if match_key(text) in own)
     return Plan(document, sentences, approvals, [text for text in distinct if text not in approvals])
 
@@ -150,7 +150,7 @@ def _approved(approval: Approval) -> Translation:
     return Translation(approval.target, approval=approval)
 
 
-def _learn(memory: TranslationMemory | NoMemory, approvals: list[tuple[str, Approval]]) -> None:
+def _learn(memory: Memory, approvals: list[Approval]) -> None:
     new = memory.learn(approvals)
     if new:
         log.info("translation memory %s: %d new approved translations from reviewed PO files", memory.path, new)
@@ -158,7 +158,7 @@ def _learn(memory: TranslationMemory | NoMemory, approvals: list[tuple[str, Appr
 
 def write_outputs(
     document: Document, pairs: Sequence[Pair], out_dir: Path, provenance: Provenance,
-    memory: TranslationMemory | NoMemory = NoMemory(), stats: Counter | None = None,
+    memory: Memory = NoMemory(), stats: Counter | None = None,
 ) -> Outputs:
     units = group_units(pairs, document.path)
     outputs = output_paths(document, out_dir)
@@ -194,12 +194,12 @@ def _summary(document: Document, pairs: Sequence[Pair], units: Sequence[Unit], s
 
 
 def _as_in_po(
-    units: list[Unit], po: polib.POFile, approved: list[tuple[str, Approval]], memory: TranslationMemory | NoMemory,
+    units: list[Unit], po: polib.POFile, approved: list[Approval], memory: Memory,
 ) -> list[Unit]:
     """``units`` as the merged PO has them, so that the TMX says what the PO
     says: a translation approved there, or a reviewer's edit not yet approved
     (still a draft) instead of the machine's."""
-    by_key = {match_key(source): approval for source, approval in approved}
+    by_key = {match_key(approval.source): approval for approval in approved}
     edits = {entry.msgid: entry.msgstr for entry in po if entry.fuzzy and entry.msgstr and not entry.obsolete
              and entry.msgctxt is None}
     updated = []

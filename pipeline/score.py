@@ -14,18 +14,16 @@ from collections import Counter
 from collections.abc import Sequence
 
 from .data import Pair, Sentence, Translation, Unit
-from .han import HAN
+from .han import HAN, MACHINE_CHARS_PER_HANZI, expected_english_length
 
 # Below this mean log-probability per token the model itself was unsure
 # (an average token probability under e^-1 ≈ 37%); MT quality-estimation
 # work finds such outputs much more often wrong.
 UNSURE_LOGPROB = -1.0
 
-# English characters (spaces aside) per Chinese character in zh→en
-# translation, and how much that varies: log(actual/expected) has a spread of
-# about sqrt(0.1² + 0.6/n) for n Chinese characters (measured on machine
-# translations of Chinese literary text; short sentences vary more).
-CHARS_PER_HANZI = 3.3
+# How much the length of a machine translation varies around the expected
+# (han.MACHINE_CHARS_PER_HANZI): log(actual/expected) has a spread of about
+# sqrt(0.1² + 0.6/n) for n Chinese characters (short sentences vary more).
 _RATIO_SPREAD_FLOOR, _RATIO_SPREAD_PER_CHAR = 0.1, 0.6
 
 # A number the translation should repeat: not a month ("7月" comes out as
@@ -89,8 +87,7 @@ def human_checks(source: str, target: str) -> tuple[str, ...]:
 
 def _length_ratio(source: str, translation: Translation) -> Check:
     han = len(HAN.findall(source))
-    other = len("".join(source.split())) - han
-    expected = CHARS_PER_HANZI * han + other
+    expected = expected_english_length(source, MACHINE_CHARS_PER_HANZI)
     actual = len("".join(translation.text.split()))
     spread = math.sqrt(_RATIO_SPREAD_FLOOR**2 + _RATIO_SPREAD_PER_CHAR / max(han, 1))
     z = math.log(actual / expected) / spread

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from .data import Sentence
-from .han import is_han
+from .han import QUOTE_CLOSERS, QUOTE_OPENERS, is_han
 
 LANGUAGES = ("zh", "en")
 
@@ -24,10 +24,7 @@ LANGUAGES = ("zh", "en")
 _FINAL_RUN = re.compile(r"[。！？｡!?.…⋯．]+|(?:[—–]|--)+(?=[”’」』\"'])")
 _STRONG_FINALS = frozenset("。！？｡…⋯．")
 _ELLIPSIS = frozenset("…⋯.．")
-# Quotation marks whose nesting is unambiguous (’ doubles as an apostrophe).
-_QUOTE_OPENERS = "“「『"
-_QUOTE_CLOSERS = "”」』"
-_QUOTE_MARK = re.compile(f"[{_QUOTE_OPENERS}{_QUOTE_CLOSERS}]")
+_QUOTE_MARK = re.compile(f"[{QUOTE_OPENERS}{QUOTE_CLOSERS}]")
 _CLOSERS = frozenset("”’」』）》】〕〗〉)]}\"'")
 _AMBIGUOUS_QUOTES = frozenset("\"'")  # ASCII quotes both open and close
 _OPENERS = frozenset("“‘「『（《【〔〖〈([{\"'")
@@ -199,7 +196,7 @@ class _QuoteDepth:
 
     def depth_at(self, pos: int) -> int:
         for quote in _QUOTE_MARK.finditer(self.text, self.scanned, max(pos, self.scanned)):
-            if quote.group() in _QUOTE_OPENERS:
+            if quote.group() in QUOTE_OPENERS:
                 self.depth += 1
             elif self.depth:
                 self.depth -= 1

@@ -18,8 +18,9 @@ from pathlib import Path
 
 from lxml import etree
 
-from . import __version__
+from . import TOOL, __version__, dates
 from .data import Approval, Provenance, Unit
+from .dates import format_utc
 from .textio import atomic_write, clean_segment, printable
 
 SOURCE_LANG = "zh-CN"
@@ -29,7 +30,6 @@ _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 CONFIRMATION_LEVEL = "x-ConfirmationLevel"  # Trados Studio's name for a unit's review state
 APPROVED, DRAFT = "ApprovedTranslation", "Draft"
 ORIGIN, MACHINE_TRANSLATION = "x-zhen-origin", "machine-translation"
-TMX_DATE = "%Y%m%dT%H%M%SZ"  # TMX 1.4b's date format, always UTC
 
 
 def write_tmx(units: Sequence[Unit], path: str | Path, provenance: Provenance) -> None:
@@ -38,16 +38,16 @@ def write_tmx(units: Sequence[Unit], path: str | Path, provenance: Provenance) -
 
 
 def tmx_bytes(units: Sequence[Unit], provenance: Provenance) -> bytes:
-    date = provenance.created.strftime(TMX_DATE)
+    date = format_utc(provenance.created, dates.TMX)
     root = etree.Element("tmx", version="1.4")
     etree.SubElement(
         root,
         "header",
         {
-            "creationtool": "zhen",
+            "creationtool": TOOL,
             "creationtoolversion": __version__,
             "segtype": "sentence",
-            "o-tmf": "zhen",
+            "o-tmf": TOOL,
             "adminlang": "en",
             "srclang": SOURCE_LANG,
             "datatype": "plaintext",
@@ -59,7 +59,7 @@ def tmx_bytes(units: Sequence[Unit], provenance: Provenance) -> bytes:
         if unit.approval is not None:
             tu = _approved_unit(body, unit.approval)
         else:
-            tu = etree.SubElement(body, "tu", creationdate=date, creationid="zhen")
+            tu = etree.SubElement(body, "tu", creationdate=date, creationid=TOOL)
             _prop(tu, CONFIRMATION_LEVEL, confirmation_level(unit))
             _machine_props(tu, unit, provenance)
         if unit.copied:
@@ -81,7 +81,7 @@ def confirmation_level(unit: Unit) -> str:
 
 def _approved_unit(body: etree._Element, approval: Approval) -> etree._Element:
     """A person's translation: created and last changed when they approved it."""
-    when = approval.approved.astimezone(timezone.utc).strftime(TMX_DATE)
+    when = format_utc(approval.approved, dates.TMX)
     who = {"creationid": clean_segment(approval.translator), "changeid": clean_segment(approval.translator)}
     tu = etree.SubElement(body, "tu", creationdate=when, changedate=when, **(who if approval.translator else {}))
     _prop(tu, CONFIRMATION_LEVEL, APPROVED)
@@ -132,8 +132,8 @@ class TmxImport:
     empty: int = 0  # units with an empty Chinese or English segment
     entities: int = 0  # units with an entity reference, which zhen never expands
 
-    def units(self) -> Iterator[tuple[str, Approval]]:
-        """Each approved unit's Chinese and its approval, in file order.
+    def units(self) -> Iterator[Approval]:
+        """Each approved unit, in file order.
 
         The file is parsed incrementally, so neither it nor its units are
         held in memory. A file that is not well-formed TMX raises ValueError
@@ -145,7 +145,7 @@ class TmxImport:
         with open(os.open(self.path, os.O_RDONLY), "rb") as file:
             yield from self._parse(file, fallback_date)
 
-    def _parse(self, file, fallback_date: datetime) -> Iterator[tuple[str, Approval]]:
+    def _parse(self, file, fallback_date: datetime) -> Iterator[Approval]:
         parser = etree.iterparse(
             file, events=("start", "end"), resolve_entities=False, no_network=True, load_dtd=False,
         )
@@ -158,7 +158,7 @@ class TmxImport:
                     if element.getparent() is None and name != "tmx":
                         raise ValueError(f"the root element is <{name}>, not <tmx>")
                     if name == "header":
-                        fallback_date = _date(element.get("creationdate")) or fallback_date
+                        fallback_date = dates.parse(element.get("creationdate"), dates.TMX) or fallback_date
                 elif name == "tu":
                     found = self._read_unit(element, fallback_date)
                     _forget(element)
@@ -167,7 +167,7 @@ class TmxImport:
         except etree.XMLSyntaxError as err:
             raise ValueError(f"not well-formed XML: {err}") from None
 
-    def _read_unit(self, tu: etree._Element, fallback_date: datetime) -> tuple[str, Approval] | None:
+    def _read_unit(self, tu: etree._Element, fallback_date: datetime) -> Approval | None:
         segments = {}
         for tuv in _children(tu, "tuv"):
             language = _primary_language(tuv.get(_XML_LANG) or tuv.get("lang") or "")
@@ -190,12 +190,12 @@ class TmxImport:
             self.drafts += 1
             return None
         target_tuv = segments["en"][0]
-        when = _date(_first_attribute("changedate", target_tuv, tu)) or _date(
-            _first_attribute("creationdate", target_tuv, tu)) or fallback_date
+        when = (dates.parse(_first_attribute("changedate", target_tuv, tu), dates.TMX)
+                or dates.parse(_first_attribute("creationdate", target_tuv, tu), dates.TMX) or fallback_date)
         translator = _first_attribute("changeid", target_tuv, tu) or _first_attribute("creationid", target_tuv, tu)
-        translator = "" if translator == "zhen" else clean_segment(translator)
+        translator = "" if translator == TOOL else clean_segment(translator)
         self.approved += 1
-        return source, Approval(target, printable(str(self.path)), when, translator)
+        return Approval(source, target, printable(str(self.path)), when, translator)
 
 
 def read_tmx(path: str | Path) -> TmxImport:
@@ -249,11 +249,3 @@ def _primary_language(tag: str) -> str:
 
 def _first_attribute(name: str, *elements: etree._Element) -> str:
     return next((element.get(name) for element in elements if element.get(name)), "")
-
-
-def _date(value: str | None) -> datetime | None:
-    """A TMX date (``20261126T142000Z``), None if absent or malformed."""
-    try:
-        return datetime.strptime(value or "", TMX_DATE).replace(tzinfo=timezone.utc)
-    except ValueError:
-        return None

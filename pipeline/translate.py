@@ -3,9 +3,9 @@
 What happens to the sentences of a document:
 
 1. Segments with no Chinese in them (empty, punctuation, numbers, Latin
-   script) are copied, not translated.
+   script) are copied, not translated (:mod:`pipeline.prepare`).
 2. The rest are normalised as OPUS-MT's training data was, and any too long
-   for the model are split at clause punctuation (:func:`split_to_fit`).
+   for the model are split at clause punctuation (:mod:`pipeline.prepare`).
 3. Each distinct piece is looked up in the translation cache; the others go
    to the engine in length-sorted batches under a token budget.
 4. An output that loops ("come on, come on, come on") is decoded again with
@@ -16,7 +16,6 @@ What happens to the sentences of a document:
 
 from __future__ import annotations
 
-import bisect
 import functools
 import logging
 import math
@@ -24,30 +23,29 @@ import os
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from .cache import NoCache, TranslationCache
 from .data import Translation
-from .engines import ENGINES, Engine, LazyEngine, Output, Request
+from .engines import Engine, LazyEngine, Output, Request, choose_engine
 from .errors import ZhenError
-from .han import HAN
 from .model import ModelInfo, open_model
+from .prepare import copied, prepare_source, split_to_fit
 from .settings import cache_path, model_name
 
 log = logging.getLogger(__name__)
 
-# Where a sentence too long for the model is cut, best first: after sentence
-# ends, after clause punctuation, at spaces; failing all, between tokens.
-_CUT_AFTER = ("。！？!?…", "；;", "，,、：:", " \t\u3000")
 # Output length limits are rounded up to a multiple of this many tokens, and
 # only sentences with the same limits share a batch: each sentence then
 # decodes exactly as it would alone, while batches stay large.
 LENGTH_STEP = 8
-# Part of every cache key: raise it when a change here (length steps, the
-# loop guard's settings, normalisation) changes what the model is asked.
-SETTINGS_VERSION = 1
+# Part of every cache key: raise it when a change to the code (length steps,
+# the loop guard's settings, normalisation) changes what the model is asked.
+SETTINGS_VERSION = 2
+# A DecodingOptions field that cannot change a translation, so is not part of the cache key.
+SAME_OUTPUT = {"same_output": True}
 # Bounds of the options: beyond a few dozen beams search only costs time
 # (opus-mt uses 4); a batch of 65,536 tokens already takes gigabytes; more
 # threads than cores only contend (and CTranslate2 aborts on absurd counts).
@@ -65,15 +63,16 @@ _LOOP_REPEATS = {1: 4, 2: 3, 3: 3, 4: 3}
 
 @dataclass(frozen=True)
 class DecodingOptions:
-    """How to run the model. Everything but ``batch_tokens``, ``device`` and
-    ``threads`` is part of the cache key, because it changes the output."""
+    """How to run the model. Every field but those marked SAME_OUTPUT can
+    change a translation, and so is part of the translation cache's key
+    (:meth:`cache_key`): a new option is in the key by being here."""
 
     engine: str = "auto"  # "ctranslate2", "transformers", or auto (ctranslate2 if installed)
     beams: int | None = None  # None: the model's generation config (4 for opus-mt)
-    batch_tokens: int = 512  # source tokens per batch, padding included
+    batch_tokens: int = field(default=512, metadata=SAME_OUTPUT)  # source tokens per batch, padding included
     device: str = "auto"  # "cpu", "cuda", "cuda:1", ... or "auto"
     precision: str = "auto"  # int8 (ctranslate2) / float32 (transformers) on CPU, float16 on GPU
-    threads: int | None = None  # CPU threads; None: all cores
+    threads: int | None = field(default=None, metadata=SAME_OUTPUT)  # CPU threads; None: all cores
     # Output length in tokens: at most max_length_ratio × source + max_extra_tokens
     # (a loop cannot run away), at least min_length_ratio × source (benchmarks
     # use it to give random-weight models realistic output lengths).
@@ -81,6 +80,15 @@ class DecodingOptions:
     max_extra_tokens: int = 10
     min_length_ratio: float = 0.0
     loop_guard: bool = True
+
+    def cache_key(self, engine: Engine, beams: int) -> str:
+        """The settings a translation was made with, as the cache stores them;
+        ``auto`` choices as the engine resolved them (which GPU does not matter)."""
+        resolved = {"engine": engine.name, "device": engine.device.split(":")[0], "precision": engine.precision,
+                    "beams": beams}
+        return f"v{SETTINGS_VERSION}/" + "/".join(
+            f"{f.name}={resolved.get(f.name, getattr(self, f.name))}" for f in fields(self) if not f.metadata.get("same_output")
+        )
 
 
 class Translator:
@@ -94,14 +102,8 @@ class Translator:
         self.name = model.name
         self.options = options
         self.beams = options.beams or model.beams
-        # What changes the output; SETTINGS_VERSION changes with the code that does.
-        self.settings = (
-            f"v{SETTINGS_VERSION}/{engine.name}/{engine.device.split(':')[0]}/{engine.precision}/beams={self.beams}"
-            f"/length={options.min_length_ratio}-{options.max_length_ratio}x+{options.max_extra_tokens}"
-            f"/guard={options.loop_guard}"
-        )
         self.cache = (
-            TranslationCache(cache_path(cache), model.fingerprint, self.settings)
+            TranslationCache(cache_path(cache), model.fingerprint, options.cache_key(engine, self.beams))
             if use_cache else NoCache()
         )
         self.model_calls = 0  # batches sent to the engine, for tests and logs
@@ -115,7 +117,7 @@ class Translator:
              cache: str | Path | None = None, use_cache: bool = True) -> Translator:
         """Load a MarianMT model (hub id or directory; see settings.model_name) into the chosen engine."""
         _check_options(options)
-        kind, device = _pick_engine_and_device(options.engine, options.device)
+        kind, device = choose_engine(options.engine, options.device)
         model, tokenizer = open_model(model_name(name))
         engine = LazyEngine(kind, model, tokenizer, device, options.precision, options.threads)
         return cls(engine, tokenizer, model, options, cache, use_cache)
@@ -258,15 +260,6 @@ class Translator:
         )
 
 
-def copied(sentence: str) -> Translation | None:
-    """The translation of a sentence with nothing Chinese in it (numbers,
-    punctuation, names, English): the text itself, normalised. The model
-    would only garble it (or loop on it). None if there is Chinese."""
-    if HAN.search(sentence):
-        return None
-    return Translation(" ".join(unicodedata.normalize("NFKC", sentence).split()), copied=True)
-
-
 def _round_up(tokens: float) -> int:
     return LENGTH_STEP * math.ceil(tokens / LENGTH_STEP)
 
@@ -287,111 +280,9 @@ def _repeats_itself(source: str) -> bool:
     return re.search(r"(.{1,3})\1{2,}", source) is not None
 
 
-def split_to_fit(
-    text: str, fits: Callable[[str], bool], token_starts: Callable[[str], list[int]] | None = None
-) -> list[str]:
-    """Cut ``text`` into pieces that each ``fit``, preferring clause boundaries.
-
-    The pieces, concatenated, give back ``text`` exactly. Each cut is made at
-    the best kind of boundary present (see ``_CUT_AFTER``), else between two
-    of the model's tokens (``token_starts``), else between characters; the
-    one nearest the middle, so pieces stay balanced and few.
-    """
-    if len(text) <= 1 or fits(text):
-        return [text]
-    # Token boundaries of the whole text (tokenizing a piece alone can differ).
-    starts = token_starts(text) if token_starts else []
-
-    def split(start: int, end: int) -> list[str]:
-        if end - start <= 1 or fits(text[start:end]):
-            return [text[start:end]]
-        inside = starts[bisect.bisect_right(starts, start) : bisect.bisect_left(starts, end)]
-        cut = start + _best_cut(text[start:end], [s - start for s in inside])
-        return split(start, cut) + split(cut, end)
-
-    return split(0, len(text))
-
-
-def _best_cut(text: str, token_starts: list[int]) -> int:
-    middle = len(text) / 2
-    for marks in _CUT_AFTER:
-        cuts = [i + 1 for i, char in enumerate(text[:-1]) if char in marks]
-        if cuts:
-            return min(cuts, key=lambda cut: abs(cut - middle))
-    if token_starts:
-        return min(token_starts, key=lambda cut: abs(cut - middle))
-    return len(text) // 2
-
-
-@functools.cache
-def _punctuation_normalizer():
-    from sacremoses import MosesPunctNormalizer
-
-    return MosesPunctNormalizer()
-
-
-def prepare_source(text: str) -> str:
-    """Normalise a sentence the way OPUS-MT's training data was.
-
-    OPUS-MT models were trained on text passed through Moses'
-    replace-unicode-punctuation (，→, 。→. “→" ...) with whitespace squeezed;
-    the tokenizer in `transformers` does not do this, so we do.
-    """
-    return " ".join(_punctuation_normalizer().replace_unicode_punct(text).split())
-
-
 def _no_bar(progress: bool | None) -> bool | None:
     """tqdm's ``disable``: None hides the bar when stderr is not a terminal."""
     return None if progress is None else not progress
-
-
-# What --device accepts.
-DEVICES = re.compile(r"auto|cpu|cuda(:\d+)?")
-
-
-def _pick_engine_and_device(engine: str, device: str) -> tuple[str, str]:
-    """Resolve ``auto``: CTranslate2 on a CPU where it is installed, transformers on a GPU.
-
-    PyPI's CTranslate2 needs CUDA 12's own libraries on a GPU, which a
-    PyTorch install does not bring; PyTorch in float16 is the sure path
-    there. On a CPU with CTranslate2, torch is not even imported.
-    """
-    if engine not in ("auto", *ENGINES):
-        raise ZhenError(f"unknown engine {engine!r}; use {' or '.join(ENGINES)}")
-    if not DEVICES.fullmatch(device):
-        raise ZhenError(f"unknown device {device!r}; use cpu, cuda, cuda:N or auto")
-    if device == "auto":
-        device = "cuda" if _gpu_count(engine) else "cpu"
-    if engine == "auto":
-        engine = "transformers" if device.startswith("cuda") or not _has_ctranslate2() else "ctranslate2"
-    if device.startswith("cuda"):
-        count, who = _gpu_count(engine), "CTranslate2" if engine == "ctranslate2" else "torch"
-        if not count:
-            raise ZhenError(f"--device {device} asked for, but {who} sees no CUDA GPU; use --device cpu")
-        if int(device.partition(":")[2] or 0) >= count:
-            raise ZhenError(f"--device {device}: {who} sees {count} GPU(s), numbered from 0")
-    return engine, device
-
-
-def _gpu_count(engine: str) -> int:
-    """CUDA GPUs the engine would see; CTranslate2 answers without importing torch."""
-    if engine != "transformers" and _has_ctranslate2():
-        import ctranslate2
-
-        count = ctranslate2.get_cuda_device_count()
-        if engine == "ctranslate2" or not count:
-            return count
-    import torch
-
-    return torch.cuda.device_count() if torch.cuda.is_available() else 0
-
-
-def _has_ctranslate2() -> bool:
-    try:
-        import ctranslate2  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def _check_options(options: DecodingOptions) -> None:

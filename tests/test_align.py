@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from conftest import TMX_DTD, require_tool, run_cli
-from pipeline.align import MAX_SIDE, REVIEW_BELOW, align_sentences
+from pipeline.align import MAX_SIDE, align_sentences
+from pipeline.run_align import REVIEW_BELOW
 from pipeline.data import Bead
 from pipeline.vecalign import parse_beads
 

@@ -1,7 +1,7 @@
 """Dictionary glosses, the aligner's model-free bridge."""
 
 from pipeline.align import align_sentences, stems
-from pipeline.glossary import glosses
+from pipeline.align.glosses import glosses
 
 
 def test_every_sense_of_a_word_is_a_gloss():

@@ -88,7 +88,7 @@ def project(reviewed, tmp_path, isolated_memory):
 def assert_reviews_intact(project):
     po = polib.pofile(str(project.out / "a.po"))
     assert {e.msgid: e.msgstr for e in po.translated_entries()} == APPROVED
-    assert {s: a.target for s, a in TranslationMemory(project.memory).approved()} == APPROVED
+    assert {a.source: a.target for a in TranslationMemory(project.memory).approved()} == APPROVED
 
 
 def assert_one_line_error(result, message):
@@ -386,7 +386,7 @@ def test_a_new_memory_is_started_only_where_asked(project, tmp_path):
     fresh.parent.mkdir()
     result = run_cli("import-po", project.out / "a.po", "--new-tm", fresh)
     assert result.returncode == 0 and b"starting a new translation memory" in result.stderr
-    assert {s for s, _ in TranslationMemory(fresh).approved()} == set(APPROVED)
+    assert {a.source for a in TranslationMemory(fresh).approved()} == set(APPROVED)
     # In a directory of its own (as make runs), the default memory is started there.
     result = run_cli("import-po", project.out / "a.po", cwd=fresh.parent, env={"ZHEN_TM": ""})
     assert result.returncode == 0 and (fresh.parent / "zhen-tm.sqlite").is_file()
@@ -499,7 +499,7 @@ def test_an_approval_from_the_future_does_not_outrank_later_corrections(project)
     assert project.run(project.root / "a.txt").returncode == 0
     memory = TranslationMemory(project.memory)
     assert memory.lookup(["第二句。"])["第二句。"].target == "Right."
-    assert all(a.approved <= datetime.now(timezone.utc) for _, a in memory.approved())
+    assert all(a.approved <= datetime.now(timezone.utc) for a in memory.approved())
 
 
 def test_a_tmx_date_from_the_future_is_not_trusted(project, tmp_path):
@@ -508,7 +508,7 @@ def test_a_tmx_date_from_the_future_is_not_trusted(project, tmp_path):
     future = tmp_path / "future.tmx"
     future.write_text(f'<tmx version="1.4"><header/><body>{units}</body></tmx>', encoding="utf-8")
     assert run_cli("import-tmx", future).returncode == 0
-    [(_, approval)] = [(s, a) for s, a in TranslationMemory(project.memory).approved() if s == "第二句。"]
+    [approval] = [a for a in TranslationMemory(project.memory).approved() if a.source == "第二句。"]
     assert approval.approved <= datetime.now(timezone.utc)
 
 
@@ -529,8 +529,8 @@ def test_a_tmx_unit_with_an_entity_reference_is_skipped_and_counted(project, tmp
                     f'<body>{body}</body></tmx>', encoding="utf-8")
     result = run_cli("import-tmx", path)
     assert result.returncode == 0 and b"1 with an entity reference" in result.stderr
-    assert "甲 &x; 乙。" not in {s for s, _ in TranslationMemory(project.memory).approved()}
-    assert "甲  乙。" not in {s for s, _ in TranslationMemory(project.memory).approved()}
+    assert "甲 &x; 乙。" not in {a.source for a in TranslationMemory(project.memory).approved()}
+    assert "甲  乙。" not in {a.source for a in TranslationMemory(project.memory).approved()}
 
 
 # ---------------------------------------------------------------- one-line errors, never a traceback

@@ -12,14 +12,14 @@ MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 TUESDAY = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
 
 
-def approval(target, when=MONDAY, origin="out/a.po", translator="Li Wei"):
-    return Approval(target=target, origin=origin, approved=when, translator=translator)
+def approval(target, when=MONDAY, origin="out/a.po", translator="Li Wei", source="第一句。"):
+    return Approval(source, target, origin, when, translator)
 
 
 def test_learns_and_finds_approved_translations(tmp_path):
     memory = TranslationMemory(tmp_path / "tm.sqlite")
-    assert memory.learn([("第一句。", approval("The first."))]) == 1
-    assert memory.learn([("第一句。", approval("The first."))]) == 0  # already known
+    assert memory.learn([approval("The first.")]) == 1
+    assert memory.learn([approval("The first.")]) == 0  # already known
     assert memory.lookup(["第一句。", "第二句。"]) == {"第一句。": approval("The first.")}
     assert len(memory) == 1
 
@@ -34,45 +34,45 @@ def test_matches_up_to_width_and_spacing_only():
 
 def test_approving_again_what_the_memory_holds_changes_nothing(tmp_path):
     memory = TranslationMemory(tmp_path / "tm.sqlite")
-    memory.learn([("第一句。", approval("Old.", MONDAY))])
-    memory.learn([("第一句。", approval("Corrected.", TUESDAY, "out/b.po"))])
+    memory.learn([approval("Old.", MONDAY)])
+    memory.learn([approval("Corrected.", TUESDAY, "out/b.po")])
     later = datetime(2026, 11, 25, tzinfo=timezone.utc)
-    assert memory.learn([("第一句。", approval("Old.", later, "out/c.po"))]) == 0  # a stale copy
+    assert memory.learn([approval("Old.", later, "out/c.po")]) == 0  # a stale copy
     assert memory.lookup(["第一句。"])["第一句。"].target == "Corrected."
     assert memory.find("第一句。", "Old.") == approval("Old.", MONDAY)
 
 
 def test_of_two_approvals_on_the_same_date_the_one_learned_last_wins(tmp_path):
     memory = TranslationMemory(tmp_path / "tm.sqlite")
-    memory.learn([("第一句。", approval("We go."))])
-    memory.learn([("第一句。", approval("Off we go."))])
+    memory.learn([approval("We go.")])
+    memory.learn([approval("Off we go.")])
     assert memory.lookup(["第一句。"])["第一句。"].target == "Off we go."
-    assert [a.target for _, a in memory.approved()] == ["Off we go."]
+    assert [a.target for a in memory.approved()] == ["Off we go."]
 
 
 def test_the_latest_approval_wins_and_earlier_ones_are_kept(tmp_path):
     memory = TranslationMemory(tmp_path / "tm.sqlite")
-    memory.learn([("第一句。", approval("Newer.", TUESDAY, "out/b.po"))])
-    memory.learn([("第一句。", approval("Older.", MONDAY))])  # learned later, approved earlier
+    memory.learn([approval("Newer.", TUESDAY, "out/b.po")])
+    memory.learn([approval("Older.", MONDAY)])  # learned later, approved earlier
     assert memory.lookup(["第一句。"])["第一句。"].target == "Newer."
-    assert [a.target for _, a in memory.approved()] == ["Newer."]
+    assert [a.target for a in memory.approved()] == ["Newer."]
     assert memory.find("第一句。", "Older.") == approval("Older.", MONDAY)
 
 
 def test_survives_reopening_and_a_failed_batch_adds_nothing(tmp_path):
     path = tmp_path / "tm.sqlite"
-    TranslationMemory(path).learn([("第一句。", approval("The first."))])
+    TranslationMemory(path).learn([approval("The first.")])
 
     class Boom(Exception):
         pass
 
     def approvals():
-        yield "第二句。", approval("The second.")
+        yield approval("The second.", source="第二句。")
         raise Boom
 
     with pytest.raises(Boom):
         TranslationMemory(path).learn(approvals())
-    assert [s for s, _ in TranslationMemory(path).approved()] == ["第一句。"]
+    assert [a.source for a in TranslationMemory(path).approved()] == ["第一句。"]
 
 
 def test_machine_drafts_are_told_from_edits(tmp_path):
@@ -98,7 +98,7 @@ def tu(zh="你好。", en="Hello.", zh_lang='xml:lang="zh-CN"', en_lang='xml:lan
                                      'xml:lang="zh_CN"', 'lang="ZH-CN"', 'xml:lang="zh-Hans-CN"'])
 def test_every_spelling_of_chinese_and_the_old_lang_attribute(tmp_path, zh_lang):
     found = read_tmx(tmx(tmp_path, tu(zh_lang=zh_lang, en_lang='lang="EN"')))
-    assert [(s, a.target) for s, a in found.units()] == [("你好。", "Hello.")]
+    assert [(a.source, a.target) for a in found.units()] == [("你好。", "Hello.")]
 
 
 def test_other_languages_drafts_and_empty_units_are_skipped_and_counted(tmp_path):
@@ -111,7 +111,7 @@ def test_other_languages_drafts_and_empty_units_are_skipped_and_counted(tmp_path
         tu(zh="空。", en=""),
     ])
     found = read_tmx(tmx(tmp_path, body))
-    assert [s for s, _ in found.units()] == ["你好。"]
+    assert [a.source for a in found.units()] == ["你好。"]
     assert (found.other_languages, found.drafts, found.empty) == (2, 2, 1)
 
 
@@ -121,17 +121,17 @@ def test_dates_translators_and_inline_codes(tmp_path):
         en='Click <bpt i="1">&lt;b&gt;</bpt>Save<ept i="1">&lt;/b&gt;</ept>, <hi>now</hi><ph>&lt;br/&gt;</ph>.',
         attrs='changedate="20261124T090000Z" changeid="li.wei"',
     )
-    [(source, found)] = read_tmx(tmx(tmp_path, body)).units()
-    assert (source, found.target) == ("点击保存。", "Click Save, now.")
+    [found] = read_tmx(tmx(tmp_path, body)).units()
+    assert (found.source, found.target) == ("点击保存。", "Click Save, now.")
     assert (found.approved, found.translator) == (TUESDAY, "li.wei")
-    [(_, undated)] = read_tmx(tmx(tmp_path, tu())).units()
+    [undated] = read_tmx(tmx(tmp_path, tu())).units()
     assert undated.approved == datetime(2026, 1, 1, tzinfo=timezone.utc)  # the header's date
 
 
 def test_utf16_tmx_as_trados_writes_it(tmp_path):
     path = tmx(tmp_path, tu(), encoding="utf-16")
     assert path.read_bytes()[:2] in (b"\xff\xfe", b"\xfe\xff")
-    assert [s for s, _ in read_tmx(path).units()] == ["你好。"]
+    assert [a.source for a in read_tmx(path).units()] == ["你好。"]
 
 
 def test_namespaced_tmx(tmp_path):
@@ -168,5 +168,5 @@ def test_a_unit_with_an_entity_reference_is_skipped_not_stored_with_a_hole(tmp_p
     path.write_text('<?xml version="1.0"?><!DOCTYPE tmx [<!ENTITY x "thing">]>'
                     f'<tmx version="1.4"><header/><body>{body}</body></tmx>', encoding="utf-8")
     found = read_tmx(path)
-    assert [(s, a.target) for s, a in found.units()] == [("你好。", "Hello.")]
+    assert [(a.source, a.target) for a in found.units()] == [("你好。", "Hello.")]
     assert (found.approved, found.entities) == (1, 1)

@@ -92,7 +92,7 @@ def test_review_rerun_reuse_export_and_import(tiny_model, tmp_path, isolated_mem
     result = run_cli("import-tmx", exported, "--new-tm", other)
     assert result.returncode == 0 and b"2 Chinese\xe2\x86\x92English units, 2 new" in result.stderr
     def contents(path):
-        return [(s, a.target, a.approved, a.translator) for s, a in TranslationMemory(path).approved()]
+        return [(a.source, a.target, a.approved, a.translator) for a in TranslationMemory(path).approved()]
 
     assert contents(other) == contents(isolated_memory)  # who approved what, and when
 

@@ -10,7 +10,8 @@ from pipeline.engines import Output
 from pipeline.errors import ZhenError
 from pipeline.settings import DEFAULT_MODEL, model_name
 from pipeline.segment import segment
-from pipeline.translate import DecodingOptions, Translator, has_loop, prepare_source, split_to_fit
+from pipeline.prepare import prepare_source, split_to_fit
+from pipeline.translate import DecodingOptions, Translator, has_loop
 
 SENTENCES = [s.text for s in segment(SAMPLE.read_text(encoding="utf-8"))]
 

@@ -11,6 +11,7 @@ times faster).
 from __future__ import annotations
 
 import logging
+import re
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -58,6 +59,55 @@ class Engine(Protocol):
     def generate(self, batches: Iterable[Batch]) -> Iterator[list[Output]]:
         """Decode each batch of source ids (each ending in ``</s>``), in order."""
         ...
+
+
+# What --device accepts.
+DEVICES = re.compile(r"auto|cpu|cuda(:\d+)?")
+
+
+def choose_engine(engine: str, device: str) -> tuple[str, str]:
+    """Resolve ``auto``: CTranslate2 on a CPU where it is installed, transformers on a GPU.
+
+    PyPI's CTranslate2 needs CUDA 12's own libraries on a GPU, which a
+    PyTorch install does not bring; PyTorch in float16 is the sure path
+    there. On a CPU with CTranslate2, torch is not even imported.
+    """
+    if engine not in ("auto", *ENGINES):
+        raise ZhenError(f"unknown engine {engine!r}; use {' or '.join(ENGINES)}")
+    if not DEVICES.fullmatch(device):
+        raise ZhenError(f"unknown device {device!r}; use cpu, cuda, cuda:N or auto")
+    if device == "auto":
+        device = "cuda" if _gpu_count(engine) else "cpu"
+    if engine == "auto":
+        engine = "transformers" if device.startswith("cuda") or not _has_ctranslate2() else "ctranslate2"
+    if device.startswith("cuda"):
+        count, who = _gpu_count(engine), "CTranslate2" if engine == "ctranslate2" else "torch"
+        if not count:
+            raise ZhenError(f"--device {device} asked for, but {who} sees no CUDA GPU; use --device cpu")
+        if int(device.partition(":")[2] or 0) >= count:
+            raise ZhenError(f"--device {device}: {who} sees {count} GPU(s), numbered from 0")
+    return engine, device
+
+
+def _gpu_count(engine: str) -> int:
+    """CUDA GPUs the engine would see; CTranslate2 answers without importing torch."""
+    if engine != "transformers" and _has_ctranslate2():
+        import ctranslate2
+
+        count = ctranslate2.get_cuda_device_count()
+        if engine == "ctranslate2" or not count:
+            return count
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def _has_ctranslate2() -> bool:
+    try:
+        import ctranslate2  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def resolve_precision(kind: str, device: str, precision: str) -> str:
