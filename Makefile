@@ -35,7 +35,7 @@ ifneq ($(SKIPPED),0)
 $(warning skipping $(SKIPPED) document(s) in corpus/ whose names make cannot handle; rename them or use `zhen run`)
 endif
 
-.PHONY: all setup test tm bench-segment bench-translate bench-align bench-review model tiny-model clean help FORCE
+.PHONY: all setup test check tm bench-segment bench-translate bench-align bench-review model tiny-model clean help FORCE
 
 all: $(OUTPUTS)
 ifeq ($(INPUTS),)
@@ -95,6 +95,14 @@ TEST_JOBS ?= 2
 test:
 	$(PYTHON) -m pytest -n $(TEST_JOBS)
 
+# The gate: lint and format (ruff), types (mypy), and that each stage imports
+# only the stages below it (import-linter; the layers are in pyproject.toml).
+check:
+	$(PYTHON) -m ruff check pipeline tests benchmarks
+	$(PYTHON) -m ruff format --check pipeline tests benchmarks
+	$(PYTHON) -m mypy
+	$(PYTHON) -c "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
+
 # Benchmarks on ../shared/data/mac-dev (skipped when it is absent).
 MAC_DEV ?= ../shared/data/mac-dev
 
@@ -124,6 +132,7 @@ help:
 	@echo "make            translate corpus/*.txt into $(OUT)/*.tmx and $(OUT)/*.po (MODEL=$(MODEL))"
 	@echo "make setup      create $(VENV) and install zhen with its dependencies"
 	@echo "make test       run the tests"
+	@echo "make check      lint, format, types and import layers (ruff, mypy, import-linter)"
 	@echo "make tm         write the translation memory ($(or $(TM),$(ZHEN_TM),zhen-tm.sqlite)) as $(TM_TMX)"
 	@echo "make bench-translate  translation speed against the one-by-one generate loop"
 	@echo "make bench-align    sentence alignment F1 on $(MAC_DEV) next to Bertalign and Gale-Church; 1k and 10k scale"

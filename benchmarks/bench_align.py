@@ -27,10 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.align import align_sentences  # noqa: E402
-from pipeline.han import PUBLISHED_CHARS_PER_HANZI  # noqa: E402
-from pipeline.data import Bead  # noqa: E402
-from pipeline.vecalign import evaluate, parse_beads  # noqa: E402
+from pipeline.align import align_sentences
+from pipeline.data import Bead
+from pipeline.han import PUBLISHED_CHARS_PER_HANZI
+from pipeline.vecalign import evaluate, parse_beads
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mac-dev"
 TUNING = ("001", "002", "003")
@@ -88,14 +88,20 @@ def accuracy(data: Path) -> bool:
         for name, system in systems.items():
             results[name][text] = [gold, system(source, target, bridge)]
         results["Bertalign (LaBSE)"][text] = [gold, parse_beads((folder / "bertalign.align").read_text())]
-    print(f"{'system':<20}" + "".join(f"{t:>7}" for t in texts) + f"{'tuning':>8}{'held-out':>9}{'strict F1':>10}{'lax F1':>8}")
+    print(
+        f"{'system':<20}"
+        + "".join(f"{t:>7}" for t in texts)
+        + f"{'tuning':>8}{'held-out':>9}{'strict F1':>10}{'lax F1':>8}"
+    )
+    tuning, held = [t for t in texts if t in TUNING], [t for t in texts if t not in TUNING]
     for name, by_text in results.items():
-        def f1(which, kind="strict"):
+
+        def f1(which, kind="strict", by_text=by_text):
             pairs = [by_text[t] for t in which]
             return getattr(evaluate([g for g, _ in pairs], [s for _, s in pairs]), kind)[2]
-        held = [t for t in texts if t not in TUNING]
+
         row = "".join(f"{f1([t]):7.3f}" for t in texts)
-        print(f"{name:<20}{row}{f1([t for t in texts if t in TUNING]):8.3f}{f1(held):9.3f}{f1(texts):10.3f}{f1(texts, 'lax'):8.3f}")
+        print(f"{name:<20}{row}{f1(tuning):8.3f}{f1(held):9.3f}{f1(texts):10.3f}{f1(texts, 'lax'):8.3f}")
         if name == "zhen (MT bridge)":
             ours = f1(texts), f1(texts, "lax")
     met = ours[0] >= GOAL_STRICT and ours[1] >= GOAL_LAX
@@ -114,8 +120,10 @@ def scale(data: Path) -> bool:
         n, m, seconds, peak_kib, strict = child.stdout.split()
         results[size, bridge] = float(seconds), int(peak_kib) / 1024
         label = "" if bridge else " (--no-mt)"
-        print(f"{n:>6} x {m} sentences{label}: {float(seconds):5.1f} s, peak memory {int(peak_kib) / 1024:,.0f} MiB, "
-              f"strict F1 {strict}")
+        print(
+            f"{n:>6} x {m} sentences{label}: {float(seconds):5.1f} s, peak memory {int(peak_kib) / 1024:,.0f} MiB, "
+            f"strict F1 {strict}"
+        )
     seconds, peak_mib = results[10_000, True]
     ok = seconds < SCALE_LIMITS[0] and peak_mib < SCALE_LIMITS[1]
     print(f"goal 10,000 x 10,000 under {SCALE_LIMITS[0]:.0f} s and {SCALE_LIMITS[1]} MiB: {'met' if ok else 'NOT met'}")

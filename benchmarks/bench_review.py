@@ -30,9 +30,9 @@ import polib
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.data import Provenance, Unit  # noqa: E402
-from pipeline.po import keep_reviewed, po_file  # noqa: E402
-from pipeline.settings import creation_time  # noqa: E402
+from pipeline.data import Provenance, Unit
+from pipeline.po import keep_reviewed, po_file
+from pipeline.settings import creation_time
 
 HANZI = "".join(chr(c) for c in range(0x4E00, 0x4E00 + 3000))
 
@@ -75,8 +75,10 @@ def write_tmx(path: Path, mib: int, seed: int = 2) -> int:
         out.write('<?xml version="1.0" encoding="UTF-8"?>\n<tmx version="1.4"><header srclang="zh-CN"/><body>\n')
         while out.tell() < mib << 20:
             english = " ".join(rng.choice(("the", "model", "review", "of", "a", "sentence")) for _ in range(12))
-            out.write(f'<tu><tuv xml:lang="zh-CN"><seg>{escape(sentence(rng))}</seg></tuv>'
-                      f'<tuv xml:lang="en"><seg>{escape(english)}.</seg></tuv></tu>\n')
+            out.write(
+                f'<tu><tuv xml:lang="zh-CN"><seg>{escape(sentence(rng))}</seg></tuv>'
+                f'<tuv xml:lang="en"><seg>{escape(english)}.</seg></tuv></tu>\n'
+            )
             units += 1
         out.write("</body></tmx>\n")
     return units
@@ -87,11 +89,17 @@ def import_tmx(mib: int) -> tuple[int, float, int]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "big.tmx"
         units = write_tmx(path, mib)
-        report = ("import re, sys; from pipeline.cli import main; code = main(sys.argv[1:]); "
-                  "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)); sys.exit(code)")
+        report = (
+            "import re, sys; from pipeline.cli import main; code = main(sys.argv[1:]); "
+            "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)); sys.exit(code)"
+        )
         started = time.perf_counter()
-        result = subprocess.run([sys.executable, "-c", report, "import-tmx", str(path), "--new-tm",
-                                 str(Path(tmp) / "tm.sqlite"), "-q"], capture_output=True, text=True, check=True)
+        result = subprocess.run(
+            [sys.executable, "-c", report, "import-tmx", str(path), "--new-tm", str(Path(tmp) / "tm.sqlite"), "-q"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         seconds = time.perf_counter() - started
     return units, seconds, int(result.stdout.split()[-1]) // 1024
 
@@ -105,8 +113,13 @@ def main() -> int:
     print("merge of a reviewed PO (keep_reviewed): entries that left x new sentences")
     small = merge(args.old // 10, args.new // 10)
     large = merge(args.old, args.new)
-    for (old, new), (seconds, planted, found) in (((args.old // 10, args.new // 10), small), ((args.old, args.new), large)):
-        print(f"  {old:>7,} x {new:>6,}: {seconds:6.2f} s, {found:,} of {planted:,} edits offered their old translation")
+    for (old, new), (seconds, planted, found) in (
+        ((args.old // 10, args.new // 10), small),
+        ((args.old, args.new), large),
+    ):
+        print(
+            f"  {old:>7,} x {new:>6,}: {seconds:6.2f} s, {found:,} of {planted:,} edits offered their old translation"
+        )
     print(f"  10x the entries took {large[0] / small[0]:.1f}x the time (linear: 10x; quadratic: 100x)")
     units, seconds, peak = import_tmx(args.tmx_mib)
     print(f"import-tmx of {args.tmx_mib} MiB ({units:,} units): {seconds:.1f} s, peak memory {peak} MiB")

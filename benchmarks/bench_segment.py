@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.segment import segment  # noqa: E402
+from pipeline.segment import segment
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mac-dev"
 # Rules were tuned looking at these; the others are held out.
@@ -39,7 +39,7 @@ class Counts:
     found: int = 0
     gold: int = 0
 
-    def add(self, other: "Counts") -> None:
+    def add(self, other: Counts) -> None:
         self.correct += other.correct
         self.found += other.found
         self.gold += other.gold
@@ -114,8 +114,10 @@ def bench_language(data: Path, lang: str, show_errors: bool) -> None:
     texts = sorted(p.name for p in data.iterdir() if (p / f"{lang}.txt").is_file())
     held_out = [t for t in texts if t not in TUNING]
     splitters = {"zhen": zhen_splitter(lang), **other_splitters(lang)}
-    print(f"\n{lang}: boundary precision / recall / F1 over {len(texts)} texts "
-          f"(tuned on {', '.join(TUNING)}; held out {', '.join(held_out)})")
+    print(
+        f"\n{lang}: boundary precision / recall / F1 over {len(texts)} texts "
+        f"(tuned on {', '.join(TUNING)}; held out {', '.join(held_out)})"
+    )
     print(f"  {'segmenter':<18} {'set':<9} {'P':>6} {'R':>6} {'F1':>6} {'Mchar/s':>8} {'MB/s':>8}")
     zhen_all_f1, zhen_speed = 0.0, 0.0
     for name, splitter in splitters.items():
@@ -147,7 +149,7 @@ def bench_language(data: Path, lang: str, show_errors: bool) -> None:
 def wrong_boundaries(name: str, text: str, gold: set[int], found: set[int]) -> list[str]:
     """One line per missed or extra boundary, shown as ‖ in its context."""
     return [
-        f"    {name} {'missed' if pos in gold else 'extra '} {text[max(0, pos - 30):pos]}‖{text[pos:pos + 20]}"
+        f"    {name} {'missed' if pos in gold else 'extra '} {text[max(0, pos - 30) : pos]}‖{text[pos : pos + 20]}"
         for pos in sorted(gold ^ found)
     ]
 

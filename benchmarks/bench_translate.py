@@ -101,8 +101,15 @@ def one_by_one_loop(model_dir: Path, sentences: list[str], device: str) -> Measu
 def zhen(model_dir: Path, sentences: list[str], engine: str, beams: int, **options) -> Measure:
     translator = Translator.load(
         str(model_dir),
-        DecodingOptions(engine=engine, beams=beams, min_length_ratio=LENGTH_RATIO,
-                        max_length_ratio=LENGTH_RATIO, max_extra_tokens=0, loop_guard=False, **options),
+        DecodingOptions(
+            engine=engine,
+            beams=beams,
+            min_length_ratio=LENGTH_RATIO,
+            max_length_ratio=LENGTH_RATIO,
+            max_extra_tokens=0,
+            loop_guard=False,
+            **options,
+        ),
         use_cache=False,
     )
     translator.translate(sentences[:8], progress=False)  # warm up
@@ -119,8 +126,12 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="mac-dev folder")
     parser.add_argument("--sentences", type=int, default=300, help="how many sentences (default: 300)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
-    parser.add_argument("--precision", action="append", default=None,
-                        help="extra transformers precisions to measure, e.g. float16 on a GPU")
+    parser.add_argument(
+        "--precision",
+        action="append",
+        default=None,
+        help="extra transformers precisions to measure, e.g. float16 on a GPU",
+    )
     args = parser.parse_args()
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     sentences, chinese, english = load_texts(args.data, args.sentences)
@@ -144,8 +155,10 @@ def main() -> int:
 
     print("\n| configuration | sentences/s | target tokens/s | × the loop |\n|---|---|---|---|")
     for row in rows:
-        print(f"| {row.name} | {row.sentences / row.seconds:.1f} | {row.target_tokens / row.seconds:.0f} "
-              f"| {row.ratio_to(baseline):.1f} |")
+        print(
+            f"| {row.name} | {row.sentences / row.seconds:.1f} | {row.target_tokens / row.seconds:.0f} "
+            f"| {row.ratio_to(baseline):.1f} |"
+        )
     for beams, goal in GOALS.items():
         default = results.get(("ctranslate2", beams), 0.0)
         ok = default >= goal

@@ -19,15 +19,27 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_align import DEFAULT_DATA, TUNING, lines  # noqa: E402
+from bench_align import DEFAULT_DATA, TUNING, lines
 
-from pipeline.align import WITH_BRIDGE, WITHOUT_BRIDGE, Weights, align_sentences  # noqa: E402
-from pipeline.vecalign import evaluate, parse_beads  # noqa: E402
+from pipeline.align import WITH_BRIDGE, WITHOUT_BRIDGE, Weights, align_sentences
+from pipeline.vecalign import evaluate, parse_beads
 
 STEP = dict(
-    gloss_weight=0.2, bead_bonus=0.03, size_power=0.1, member_weight=0.2, length_power=0.2, balance_power=0.25,
-    extra_on_longer_side=0.02, extra_on_shorter_side=0.02, length_weight=0.01, length_spread=0.05,
-    quote_boundary=0.05, quote_presence=0.05, quote_count=0.02, skip_cost=0.1, skip_extend=0.05,
+    gloss_weight=0.2,
+    bead_bonus=0.03,
+    size_power=0.1,
+    member_weight=0.2,
+    length_power=0.2,
+    balance_power=0.25,
+    extra_on_longer_side=0.02,
+    extra_on_shorter_side=0.02,
+    length_weight=0.01,
+    length_spread=0.05,
+    quote_boundary=0.05,
+    quote_presence=0.05,
+    quote_count=0.02,
+    skip_cost=0.1,
+    skip_extend=0.05,
 )
 
 
@@ -39,8 +51,15 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     texts = sorted(p for p in args.data.iterdir() if (p / "gold.align").exists())
-    data = {t.name: (lines(t / "zh.txt"), lines(t / "en.txt"), None if args.no_mt else lines(t / "zh.mt.txt"),
-                     parse_beads((t / "gold.align").read_text(encoding="utf-8"))) for t in texts}
+    data = {
+        t.name: (
+            lines(t / "zh.txt"),
+            lines(t / "en.txt"),
+            None if args.no_mt else lines(t / "zh.mt.txt"),
+            parse_beads((t / "gold.align").read_text(encoding="utf-8")),
+        )
+        for t in texts
+    }
     tuning = [name for name in data if name in TUNING]
     held_out = [name for name in data if name not in TUNING]
 
@@ -53,8 +72,10 @@ def main() -> int:
     best = strict_f1(weights, tuning)
     print(f"start: tuning {best:.4f}, held-out {strict_f1(weights, held_out):.4f}")
     for step in range(args.steps):
-        changes = {field: max(0.0, getattr(weights, field) + rng.choice((-2, -1, 1, 2)) * STEP[field])
-                   for field in rng.sample(sorted(STEP), rng.choice((1, 1, 2, 3)))}
+        changes = {
+            field: max(0.0, getattr(weights, field) + rng.choice((-2, -1, 1, 2)) * STEP[field])
+            for field in rng.sample(sorted(STEP), rng.choice((1, 1, 2, 3)))
+        }
         candidate = dataclasses.replace(weights, **changes)
         score = strict_f1(candidate, tuning)
         if score > best:

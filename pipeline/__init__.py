@@ -1,12 +1,16 @@
-"""zhen: segment Chinese documents, translate them with MarianMT, write TMX and PO.
+"""zhen: Chinese→English machine translation and alignment for localization.
 
-The stages, each a module over the data model in :mod:`pipeline.data`:
+The stages, each a module over the data model in :mod:`pipeline.data`
+(Document → Sentence → Translation → Pair → Unit):
 
     textio.read_document → segment.segment → translate.Translator
-        → align.align → tmx.write_tmx / po.write_po
+        (prepare, engines, cache) → score.pair_and_score → po.write_po, tmx.write_tmx
 
-:mod:`pipeline.run` chains them for one document; :mod:`pipeline.cli` is the
-command line on top.
+with the translation memory (:mod:`pipeline.memory`) taking the model's place
+for sentences a person approved. :mod:`pipeline.run` chains the stages for
+documents; :mod:`pipeline.run_align` aligns a document with its existing
+translation (:mod:`pipeline.align`). :mod:`pipeline.cli` is the command line
+on top, :mod:`pipeline.settings` where defaults come from.
 """
 
 __version__ = "0.1.0"

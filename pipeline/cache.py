@@ -39,7 +39,9 @@ class TranslationCache:
         except ZhenError as err:  # not a cache at all
             raise ZhenError(f"{err} (--no-cache runs without it)") from None
         except (OSError, sqlite3.Error) as err:
-            raise ZhenError(f"cannot open the translation cache {self.path}: {err} (--no-cache runs without it)") from None
+            raise ZhenError(
+                f"cannot open the translation cache {self.path}: {err} (--no-cache runs without it)"
+            ) from None
 
     def get(self, sources: Iterable[str]) -> dict[str, Output]:
         found = {}

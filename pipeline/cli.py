@@ -11,27 +11,34 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from . import __version__
-from .data import Provenance, Unit
-from .errors import ZhenError
+from .data import Provenance, Translation, Unit
 from .engines import DEVICES, ENGINES, PRECISIONS
-from .memory import NoMemory, TranslationMemory
+from .errors import ZhenError
+from .memory import NO_MEMORY, Memory, TranslationMemory
 from .model import OFFLINE_ADVICE, ModelUnavailable, download
 from .po import approved_entries, read_po
+from .prepare import copied
 from .run import run
 from .run_align import FORMATS, align_documents
 from .segment import LANGUAGES, segment
-from .settings import (CACHE_ENV_VAR, DEFAULT_MEMORY, DEFAULT_MODEL, MEMORY_ENV_VAR, MODEL_ENV_VAR, SAVED_MODEL_DIR,
-                       creation_time, memory_location)
+from .settings import (
+    CACHE_ENV_VAR,
+    DEFAULT_MEMORY,
+    DEFAULT_MODEL,
+    MEMORY_ENV_VAR,
+    MODEL_ENV_VAR,
+    SAVED_MODEL_DIR,
+    creation_time,
+    memory_location,
+)
 from .textio import read_document
 from .tmx import read_tmx, write_tmx
-from .prepare import copied
 from .translate import MAX_BATCH_TOKENS, MAX_BEAMS, DecodingOptions, Translator, max_threads
 from .vecalign import evaluate, parse_beads
-
 
 log = logging.getLogger("pipeline")
 
@@ -124,46 +131,96 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-q", "--quiet", dest="verbosity", action="store_const", const=logging.WARNING,
-                        default=logging.INFO, help="only print warnings and errors")
-    common.add_argument("-v", "--verbose", dest="verbosity", action="store_const", const=logging.DEBUG,
-                        help="print debugging detail, including the libraries' own messages")
+    common.add_argument(
+        "-q",
+        "--quiet",
+        dest="verbosity",
+        action="store_const",
+        const=logging.WARNING,
+        default=logging.INFO,
+        help="only print warnings and errors",
+    )
+    common.add_argument(
+        "-v",
+        "--verbose",
+        dest="verbosity",
+        action="store_const",
+        const=logging.DEBUG,
+        help="print debugging detail, including the libraries' own messages",
+    )
     reading = argparse.ArgumentParser(add_help=False, parents=[common])
-    reading.add_argument("--encoding", metavar="ENC",
-                         help="input encoding (default: detected among UTF-8, UTF-16, GB18030 and Big5)")
+    reading.add_argument(
+        "--encoding", metavar="ENC", help="input encoding (default: detected among UTF-8, UTF-16, GB18030 and Big5)"
+    )
     model = argparse.ArgumentParser(add_help=False)
-    model.add_argument("--model", metavar="M",
-                       help=f"hub id or MarianMT directory (default: ${MODEL_ENV_VAR}, else {SAVED_MODEL_DIR} "
-                       f"if saved there, else {DEFAULT_MODEL})")
-    model.add_argument("--engine", choices=("auto", *ENGINES), default="auto",
-                       help="ctranslate2 (fast; the model is converted once into models/) or "
-                       "transformers (default, auto: ctranslate2 on a CPU if installed, else transformers)")
-    model.add_argument("--beams", type=_whole(1, MAX_BEAMS), metavar="N",
-                       help=f"beam size, 1 to {MAX_BEAMS}; 1 is greedy, faster (default: the model's generation "
-                       "config, 4 for opus-mt)")
-    model.add_argument("--precision", choices=PRECISIONS, default="auto",
-                       help="weights' numeric type (default: int8 with ctranslate2 and float32 with "
-                       "transformers on CPU, float16 on GPU)")
-    model.add_argument("--batch-tokens", type=_whole(1, MAX_BATCH_TOKENS), default=DecodingOptions.batch_tokens,
-                       metavar="N", help=f"source tokens per batch, padding included, up to {MAX_BATCH_TOKENS} "
-                       "(default: %(default)s)")
+    model.add_argument(
+        "--model",
+        metavar="M",
+        help=f"hub id or MarianMT directory (default: ${MODEL_ENV_VAR}, else {SAVED_MODEL_DIR} "
+        f"if saved there, else {DEFAULT_MODEL})",
+    )
+    model.add_argument(
+        "--engine",
+        choices=("auto", *ENGINES),
+        default="auto",
+        help="ctranslate2 (fast; the model is converted once into models/) or "
+        "transformers (default, auto: ctranslate2 on a CPU if installed, else transformers)",
+    )
+    model.add_argument(
+        "--beams",
+        type=_whole(1, MAX_BEAMS),
+        metavar="N",
+        help=f"beam size, 1 to {MAX_BEAMS}; 1 is greedy, faster (default: the model's generation "
+        "config, 4 for opus-mt)",
+    )
+    model.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="weights' numeric type (default: int8 with ctranslate2 and float32 with "
+        "transformers on CPU, float16 on GPU)",
+    )
+    model.add_argument(
+        "--batch-tokens",
+        type=_whole(1, MAX_BATCH_TOKENS),
+        default=DecodingOptions.batch_tokens,
+        metavar="N",
+        help=f"source tokens per batch, padding included, up to {MAX_BATCH_TOKENS} (default: %(default)s)",
+    )
     model.add_argument("--device", default="auto", type=_device, help="cpu, cuda, cuda:N or auto (default: auto)")
-    model.add_argument("--threads", type=_whole(1, max_threads()), metavar="N",
-                       help=f"CPU threads, up to the {max_threads()} cores of this machine (default: all)")
-    model.add_argument("--cache", metavar="FILE",
-                       help=f"translation cache, SQLite (default: ${CACHE_ENV_VAR} or ~/.cache/zhen/translations.sqlite)")
-    model.add_argument("--no-cache", dest="use_cache", action="store_false",
-                       help="neither read nor write the translation cache")
-    model.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                       help="progress bar (default: only on a terminal)")
+    model.add_argument(
+        "--threads",
+        type=_whole(1, max_threads()),
+        metavar="N",
+        help=f"CPU threads, up to the {max_threads()} cores of this machine (default: all)",
+    )
+    model.add_argument(
+        "--cache",
+        metavar="FILE",
+        help=f"translation cache, SQLite (default: ${CACHE_ENV_VAR} or ~/.cache/zhen/translations.sqlite)",
+    )
+    model.add_argument(
+        "--no-cache", dest="use_cache", action="store_false", help="neither read nor write the translation cache"
+    )
+    model.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar (default: only on a terminal)",
+    )
     memory = argparse.ArgumentParser(add_help=False)
-    memory.add_argument("--tm", metavar="FILE",
-                        help=f"the translation memory (SQLite), which must exist (default: ${MEMORY_ENV_VAR}, which "
-                        f"must too, else ./{DEFAULT_MEMORY}, started on first use)")
+    memory.add_argument(
+        "--tm",
+        metavar="FILE",
+        help=f"the translation memory (SQLite), which must exist (default: ${MEMORY_ENV_VAR}, which "
+        f"must too, else ./{DEFAULT_MEMORY}, started on first use)",
+    )
     memory.add_argument("--new-tm", metavar="FILE", help="the translation memory, started at FILE if there is none")
 
     run = commands.add_parser(
-        "run", parents=[reading, model, memory], help="translate documents into TMX and PO",
+        "run",
+        parents=[reading, model, memory],
+        help="translate documents into TMX and PO",
         description="Segment, translate and score each INPUT, writing DIR/<name>.tmx and "
         "DIR/<name>.po, where <name> is the file name without its last extension "
         "(corpus/a.zh.txt → out/a.zh.tmx, out/a.zh.po). An existing DIR/<name>.po is merged: "
@@ -172,12 +229,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("inputs", nargs="+", metavar="INPUT", help="plain-text Chinese documents")
     run.add_argument("-o", "--out", default="out", metavar="DIR", help="output directory (default: out)")
-    run.add_argument("--no-tm", dest="use_tm", action="store_false",
-                     help="neither read nor write the translation memory")
+    run.add_argument(
+        "--no-tm", dest="use_tm", action="store_false", help="neither read nor write the translation memory"
+    )
     run.set_defaults(command=_run, usage=run)
 
     imp = commands.add_parser(
-        "import-tmx", parents=[common, memory], help="add another tool's TMX to the translation memory",
+        "import-tmx",
+        parents=[common, memory],
+        help="add another tool's TMX to the translation memory",
         description="Add the Chinese→English pairs of TMX files (from OmegaT, Trados, memoQ, Okapi, "
         "zhen align, ...) to the translation memory. Languages may be written zh, zh-CN, zh-Hans, "
         "zh_CN, en-US, ... in xml:lang or the older lang; units in other languages, and units "
@@ -188,7 +248,9 @@ def _parser() -> argparse.ArgumentParser:
     imp.set_defaults(command=_import_tmx, usage=imp)
 
     ipo = commands.add_parser(
-        "import-po", parents=[common, memory], help="add the approved entries of PO files to the translation memory",
+        "import-po",
+        parents=[common, memory],
+        help="add the approved entries of PO files to the translation memory",
         description="Add the entries reviewers approved (translated, not fuzzy) in PO files to the "
         "translation memory, as `run` does for the PO files it merges. A file that cannot be "
         "read adds nothing.",
@@ -197,7 +259,9 @@ def _parser() -> argparse.ArgumentParser:
     ipo.set_defaults(command=_import_po, usage=ipo)
 
     exp = commands.add_parser(
-        "export-tm", parents=[common, memory], help="write the translation memory as one TMX",
+        "export-tm",
+        parents=[common, memory],
+        help="write the translation memory as one TMX",
         description="Write every approved translation in the translation memory (the latest, "
         "where a sentence was approved more than once) as a TMX 1.4b file, each unit marked "
         "x-ConfirmationLevel ApprovedTranslation, with who approved it and when.",
@@ -206,7 +270,9 @@ def _parser() -> argparse.ArgumentParser:
     exp.set_defaults(command=_export_tm, usage=exp)
 
     seg = commands.add_parser(
-        "segment", parents=[reading], help="print a document's sentences, one per line",
+        "segment",
+        parents=[reading],
+        help="print a document's sentences, one per line",
         description="Print one sentence per line, with an empty line between paragraphs.",
     )
     seg.add_argument("file", metavar="FILE", help="plain-text document ('-' for stdin)")
@@ -214,7 +280,9 @@ def _parser() -> argparse.ArgumentParser:
     seg.set_defaults(command=_segment, usage=seg)
 
     tr = commands.add_parser(
-        "translate", parents=[reading, model], help="translate sentences, one per line",
+        "translate",
+        parents=[reading, model],
+        help="translate sentences, one per line",
         description="Translate each line of FILE (one sentence per line, as `segment` prints) "
         "and print one translation per line; empty lines stay empty. This is the model's output "
         "(through the translation cache): the translation memory's approved translations are used "
@@ -225,7 +293,9 @@ def _parser() -> argparse.ArgumentParser:
     tr.set_defaults(command=_translate, usage=tr)
 
     al = commands.add_parser(
-        "align", parents=[reading, model], help="align a Chinese document with its existing English translation",
+        "align",
+        parents=[reading, model],
+        help="align a Chinese document with its existing English translation",
         description="Align the sentences of SOURCE (Chinese) with those of TARGET (its English "
         "translation), using a machine translation of SOURCE as the bridge: beads of 1 to 6 "
         "sentences a side, or a sentence with no counterpart, each with a confidence. "
@@ -234,21 +304,32 @@ def _parser() -> argparse.ArgumentParser:
     )
     al.add_argument("source", metavar="SOURCE", help="Chinese text")
     al.add_argument("target", metavar="TARGET", help="its English translation")
-    al.add_argument("--presegmented", action="store_true",
-                    help="each non-empty line of SOURCE and TARGET is one sentence")
-    al.add_argument("--source-mt", metavar="FILE",
-                    help="machine translation of SOURCE, one line per source sentence "
-                    "(default: translate SOURCE with the model, cached)")
-    al.add_argument("--no-mt", dest="bridge", action="store_false",
-                    help="align without a model: dictionary glosses (CC-CEDICT), lengths, quotations, "
-                    "numbers and Latin-script words")
+    al.add_argument(
+        "--presegmented", action="store_true", help="each non-empty line of SOURCE and TARGET is one sentence"
+    )
+    al.add_argument(
+        "--source-mt",
+        metavar="FILE",
+        help="machine translation of SOURCE, one line per source sentence "
+        "(default: translate SOURCE with the model, cached)",
+    )
+    al.add_argument(
+        "--no-mt",
+        dest="bridge",
+        action="store_false",
+        help="align without a model: dictionary glosses (CC-CEDICT), lengths, quotations, "
+        "numbers and Latin-script words",
+    )
     al.add_argument("-o", "--output", metavar="OUT", help="write here instead of printing TSV")
-    al.add_argument("--format", choices=FORMATS,
-                    help="output format (default: from OUT's extension: .tmx, .po, else vecalign)")
+    al.add_argument(
+        "--format", choices=FORMATS, help="output format (default: from OUT's extension: .tmx, .po, else vecalign)"
+    )
     al.set_defaults(command=_align, usage=al)
 
     ev = commands.add_parser(
-        "evaluate-alignment", parents=[common], help="score a sentence alignment against a gold one",
+        "evaluate-alignment",
+        parents=[common],
+        help="score a sentence alignment against a gold one",
         description="Print strict and lax precision, recall and F1 of SYSTEM against GOLD, both in "
         "Vecalign's format (one bead per line: [0,1]:[2], [3]:[], []:[4]). Several pairs are "
         "counted together: GOLD1 SYSTEM1 GOLD2 SYSTEM2 ...",
@@ -257,18 +338,23 @@ def _parser() -> argparse.ArgumentParser:
     ev.set_defaults(command=_evaluate_alignment, usage=ev)
 
     dl = commands.add_parser(
-        "download-model", parents=[common], help="save a model from the Hugging Face hub for offline use",
+        "download-model",
+        parents=[common],
+        help="save a model from the Hugging Face hub for offline use",
         description="Download a MarianMT model and save it to a directory (needs network).",
     )
     dl.add_argument("--model", metavar="ID", help=f"hub id (default: ${MODEL_ENV_VAR} if set, else {DEFAULT_MODEL})")
-    dl.add_argument("--to", metavar="DIR", help=f"target directory (default: {SAVED_MODEL_DIR} for {DEFAULT_MODEL}, "
-                    "else models/<name of the model>)")
+    dl.add_argument(
+        "--to",
+        metavar="DIR",
+        help=f"target directory (default: {SAVED_MODEL_DIR} for {DEFAULT_MODEL}, else models/<name of the model>)",
+    )
     dl.set_defaults(command=_download, usage=dl)
     return parser
 
 
 def _run(args: argparse.Namespace) -> None:
-    memory = _memory(args) if args.use_tm else NoMemory()
+    memory: Memory = _memory(args) if args.use_tm else NO_MEMORY
     run(args.inputs, args.out, lambda: _load_translator(args), memory, encoding=args.encoding, progress=args.progress)
 
 
@@ -278,17 +364,22 @@ def _import_tmx(args: argparse.Namespace) -> None:
         found = read_tmx(path)
         # Read and stored in one go, one transaction: the file is never held
         # in memory, and a fault anywhere in it stores nothing.
-        new = _reading(path, "TMX", lambda: memory.learn(found.units()))
+        new = _reading(path, "TMX", memory.learn, found.units())
         skipped = [
-            f"{count} {what}" for count, what in (
+            f"{count} {what}"
+            for count, what in (
                 (found.drafts, "marked as drafts or machine translation"),
                 (found.other_languages, "without both Chinese and English"),
                 (found.empty, "with an empty segment"),
                 (found.entities, "with an entity reference (&name;), which zhen does not expand"),
-            ) if count
+            )
+            if count
         ]
         log.info(
-            "%s: %d Chinese→English units, %d new to the memory%s", path, found.approved, new,
+            "%s: %d Chinese→English units, %d new to the memory%s",
+            path,
+            found.approved,
+            new,
             f"; skipped {', '.join(skipped)}" if skipped else "",
         )
 
@@ -296,7 +387,7 @@ def _import_tmx(args: argparse.Namespace) -> None:
 def _import_po(args: argparse.Namespace) -> None:
     memory = _memory(args)
     for path in args.files:
-        approved = approved_entries(_reading(path, "PO", lambda: read_po(path)), path)
+        approved = approved_entries(_reading(path, "PO", read_po, path), path)
         log.info("%s: %d approved entries, %d new to the memory", path, len(approved), memory.learn(approved))
 
 
@@ -317,20 +408,22 @@ def _memory(args: argparse.Namespace, may_start: bool = True) -> TranslationMemo
         if not (may_create and may_start):
             named = "--tm" if args.tm else "" if may_create else f"${MEMORY_ENV_VAR}"
             where = f" ({named})" if named else ""
-            raise ZhenError(f"there is no translation memory at {path}{where}; check the path, or start one there "
-                            f"with --new-tm {path} (make: TM={path} NEW_TM=1)")
+            raise ZhenError(
+                f"there is no translation memory at {path}{where}; check the path, or start one there "
+                f"with --new-tm {path} (make: TM={path} NEW_TM=1)"
+            )
         log.info("starting a new translation memory at %s", path)
     return TranslationMemory(path)
 
 
-def _reading(path: str, kind: str, read):
-    """``read()``, its failures to read ``path`` as one line naming the file."""
+def _reading(path: str, kind: str, read, *args):
+    """``read(*args)``, its failures to read ``path`` as one line naming the file."""
     if not Path(path).exists():
         raise ZhenError(f"cannot read {path}: no such file")
     if not Path(path).is_file():
         raise ZhenError(f"cannot read {path}: not a regular file")
     try:
-        return read()
+        return read(*args)
     except (OSError, UnicodeError, ValueError) as err:
         raise ZhenError(f"{path} cannot be read as {kind} ({err}); nothing was imported") from None
 
@@ -347,23 +440,37 @@ def _segment(args: argparse.Namespace) -> None:
 
 def _translate(args: argparse.Namespace) -> None:
     lines = read_document(args.file, args.encoding).text.splitlines()
-    if all(copied(line) for line in lines):
-        translations, stats = [copied(line) for line in lines], {}
-    else:
+    copies = [copied(line) for line in lines]
+    translations: Sequence[Translation | None] = copies
+    stats: Mapping[str, int] = {}
+    if not all(copies):
         translator = _load_translator(args)
         translations, stats = translator.translate(lines, args.progress), translator.stats
     for translation in translations:
-        print(translation.text)
-    log.info("%s: %d lines, %d distinct sentences translated by the model, %d from the translation cache",
-             args.file, len(lines), stats.get("translated", 0), stats.get("cached", 0))
+        print(translation.text if translation else "")
+    log.info(
+        "%s: %d lines, %d distinct sentences translated by the model, %d from the translation cache",
+        args.file,
+        len(lines),
+        stats.get("translated", 0),
+        stats.get("cached", 0),
+    )
 
 
 def _align(args: argparse.Namespace) -> None:
     def translate(sentences: list[str]) -> list[str]:
         return [t.text for t in _load_translator(args).translate(sentences, args.progress)]
 
-    align_documents(args.source, args.target, args.output, args.format, presegmented=args.presegmented,
-                    source_mt=args.source_mt, translate=translate if args.bridge else None, encoding=args.encoding)
+    align_documents(
+        args.source,
+        args.target,
+        args.output,
+        args.format,
+        presegmented=args.presegmented,
+        source_mt=args.source_mt,
+        translate=translate if args.bridge else None,
+        encoding=args.encoding,
+    )
 
 
 def _evaluate_alignment(args: argparse.Namespace) -> None:
@@ -390,8 +497,12 @@ def _download(args: argparse.Namespace) -> None:
 
 def _load_translator(args: argparse.Namespace) -> Translator:
     options = DecodingOptions(
-        engine=args.engine, beams=args.beams, batch_tokens=args.batch_tokens, device=args.device,
-        precision=args.precision, threads=args.threads,
+        engine=args.engine,
+        beams=args.beams,
+        batch_tokens=args.batch_tokens,
+        device=args.device,
+        precision=args.precision,
+        threads=args.threads,
     )
     return Translator.load(args.model, options, cache=args.cache, use_cache=args.use_cache)
 

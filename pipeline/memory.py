@@ -65,7 +65,8 @@ def match_key(source: str) -> str:
 class Memory(Protocol):
     """What the pipeline asks of a translation memory (TranslationMemory, or NoMemory for --no-tm)."""
 
-    path: Path | None
+    @property
+    def path(self) -> Path | None: ...
 
     def lookup(self, sources: Iterable[str]) -> dict[str, Approval]: ...
 
@@ -113,7 +114,14 @@ class TranslationMemory:
         while reading it stores nothing.
         """
         rows = (
-            (match_key(a.source), a.source, a.target, a.origin, a.translator, format_utc(believable(a.approved), STORED))
+            (
+                match_key(a.source),
+                a.source,
+                a.target,
+                a.origin,
+                a.translator,
+                format_utc(believable(a.approved), STORED),
+            )
             for a in approvals
             if match_key(a.source) and a.target.strip()
         )
@@ -136,8 +144,10 @@ class TranslationMemory:
 
     def approved(self) -> list[Approval]:
         """Every sentence's latest approved translation, in source order."""
-        query = (f"SELECT {_COLUMNS} FROM (SELECT *, row_number() OVER (PARTITION BY key {_NEWEST_FIRST}) AS n "
-                 "FROM approved) WHERE n = 1 ORDER BY key")
+        query = (
+            f"SELECT {_COLUMNS} FROM (SELECT *, row_number() OVER (PARTITION BY key {_NEWEST_FIRST}) AS n "
+            "FROM approved) WHERE n = 1 ORDER BY key"
+        )
         with self._errors("read"):
             return [_approval(*row) for row in self.db.execute(query)]
 
@@ -153,7 +163,7 @@ class TranslationMemory:
 class NoMemory:
     """``--no-tm``: remembers nothing, and so cannot tell a draft from an edit."""
 
-    path = None
+    path: Path | None = None
 
     def lookup(self, sources: Iterable[str]) -> dict[str, Approval]:
         return {}
@@ -169,6 +179,9 @@ class NoMemory:
 
     def is_machine_draft(self, source: str, target: str) -> bool:
         return False
+
+
+NO_MEMORY = NoMemory()
 
 
 def _approval(source: str, target: str, origin: str, translator: str, approved: str) -> Approval:

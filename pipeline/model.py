@@ -74,8 +74,11 @@ def open_model(name: str):
     generation = _read_json(name, "generation_config.json") or config
     tokenizer = _load_tokenizer(name)
     # GenerationConfig's default max_length (20) is no limit of the model.
-    limits = [config.get("max_position_embeddings", 1024), tokenizer.model_max_length,
-              generation.get("max_length") or 10**6]
+    limits = [
+        config.get("max_position_embeddings", 1024),
+        tokenizer.model_max_length,
+        generation.get("max_length") or 10**6,
+    ]
     return ModelInfo(name, fingerprint(name), int(min(limits)), generation), tokenizer
 
 
@@ -88,7 +91,8 @@ OFFLINE_ADVICE = (
 def way_out(name: str) -> str:
     """What to do when model ``name`` cannot be loaded, in the user's situation."""
     if name in (DEFAULT_MODEL, str(SAVED_MODEL_DIR)):
-        return f"`make model` (or `zhen download-model`) saves it into {SAVED_MODEL_DIR} with network once; {OFFLINE_ADVICE}"
+        saving = f"`make model` (or `zhen download-model`) saves it into {SAVED_MODEL_DIR} with network once"
+        return f"{saving}; {OFFLINE_ADVICE}"
     return f"give --model a MarianMT directory or hub id (or set ${MODEL_ENV_VAR})"
 
 
@@ -110,7 +114,9 @@ def _prepare_hub(name: str) -> None:
         _go_offline()
     if _hub_offline() and not _cached(name):
         why = "HF_HUB_OFFLINE is set" if by_user else f"{_hub_host()[0]} cannot be reached (no network?)"
-        raise ModelUnavailable(f"cannot download model {name}: {why}, and it is not in the Hugging Face cache", way_out(name))
+        raise ModelUnavailable(
+            f"cannot download model {name}: {why}, and it is not in the Hugging Face cache", way_out(name)
+        )
 
 
 def _hub_host() -> tuple[str, int]:
@@ -139,7 +145,9 @@ def _hub_reachable() -> bool:
 
 
 def _offline_by_user() -> bool:
-    return any(os.environ.get(v, "").upper() in ("1", "ON", "YES", "TRUE") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+    return any(
+        os.environ.get(v, "").upper() in ("1", "ON", "YES", "TRUE") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
 
 
 def _hub_offline() -> bool:

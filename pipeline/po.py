@@ -89,8 +89,7 @@ def po_file(units: Sequence[Unit], provenance: Provenance, source_path: str, pat
     else:
         origin = f"Machine translation of {source_path} (Chinese) into English by zhen.\n"
     po.header = origin + (
-        "Entries flagged fuzzy are unreviewed drafts: correct them and\n"
-        "remove the fuzzy flag to approve them."
+        "Entries flagged fuzzy are unreviewed drafts: correct them and\nremove the fuzzy flag to approve them."
     )
     date = provenance.created.strftime(dates.PO_HEADER)
     po.metadata = {
@@ -155,8 +154,9 @@ def keep_reviewed(po: polib.POFile, previous: polib.POFile, is_machine_draft=lam
             # The checks are of the edit shown, not of the machine's suggestion beside it.
             origin = entry.comment.split("\n")[0]
             checks = [f"Check: {warning}" for warning in human_checks(old.msgid, old.msgstr)]
-            entry.comment = "\n".join([origin, f"Your edit is kept, not yet approved. The suggestion now: {entry.msgstr}",
-                                       *checks])
+            entry.comment = "\n".join(
+                [origin, f"Your edit is kept, not yet approved. The suggestion now: {entry.msgstr}", *checks]
+            )
             entry.msgstr = old.msgstr
             entry.flags = list(dict.fromkeys(["fuzzy", *old.flags]))
     drafts = [entry for entry in current.values() if entry.fuzzy]  # new sentences, not in the memory
@@ -169,7 +169,9 @@ def keep_reviewed(po: polib.POFile, previous: polib.POFile, is_machine_draft=lam
     po.header = previous.header or po.header
 
 
-def _offer_earlier_versions(new: list[polib.POEntry], vanished: list[polib.POEntry], is_machine_draft) -> list[polib.POEntry]:
+def _offer_earlier_versions(
+    new: list[polib.POEntry], vanished: list[polib.POEntry], is_machine_draft
+) -> list[polib.POEntry]:
     """Give a new sentence the reviewed translation of the sentence it was
     edited from, as msgmerge does: fuzzy, with the old msgid as ``#|``
     (Poedit shows the difference). Return the vanished entries not used.
@@ -177,8 +179,9 @@ def _offer_earlier_versions(new: list[polib.POEntry], vanished: list[polib.POEnt
     Only a person's work is offered (approved or edited entries); what the
     model wrote for the old sentence is worth less than its draft for the new one.
     """
-    reviewed = [old for old in vanished if old.msgctxt is None and not old.msgid_plural
-                and _by_a_person(old, is_machine_draft)]
+    reviewed = [
+        old for old in vanished if old.msgctxt is None and not old.msgid_plural and _by_a_person(old, is_machine_draft)
+    ]
     finder = _SimilarFinder([old.msgid for old in reviewed])
     used: set[int] = set()
     for entry in new:
@@ -187,8 +190,10 @@ def _offer_earlier_versions(new: list[polib.POEntry], vanished: list[polib.POEnt
             continue
         used.add(best)
         old = reviewed[best]
-        entry.comment = (f"{entry.comment}\nCheck: the sentence changed; this is the reviewed translation of "
-                         f"its earlier version ({ratio:.0%} alike). The machine translation of the new sentence: {entry.msgstr}")
+        entry.comment = (
+            f"{entry.comment}\nCheck: the sentence changed; this is the reviewed translation of "
+            f"its earlier version ({ratio:.0%} alike). The machine translation of the new sentence: {entry.msgstr}"
+        )
         entry.msgstr, entry.previous_msgid, entry.tcomment = old.msgstr, old.msgid, old.tcomment
         entry.flags = list(dict.fromkeys(["fuzzy", *entry.flags]))
     offered = {id(reviewed[n]) for n in used}
@@ -226,7 +231,7 @@ class _SimilarFinder:
 
 
 def _bigrams(text: str) -> set[str]:
-    return {text[i:i + 2] for i in range(len(text) - 1)}
+    return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
 def approved_entries(po: polib.POFile, path: str | Path) -> list[Approval]:
@@ -258,8 +263,9 @@ def _revision_date(po: polib.POFile, path: Path) -> datetime:
     Poedit, Lokalize and Weblate set; else (a text editor, a script) the
     file's modification time. A PO-Revision-Date no later than the
     POT-Creation-Date zhen wrote is zhen's own, not the reviewer's."""
-    revised, created = (dates.parse(po.metadata.get(field), dates.PO_HEADER)
-                        for field in ("PO-Revision-Date", "POT-Creation-Date"))
+    revised, created = (
+        dates.parse(po.metadata.get(field), dates.PO_HEADER) for field in ("PO-Revision-Date", "POT-Creation-Date")
+    )
     if revised is not None and (created is None or revised > created):
         return revised
     return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Callable, Sequence
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -17,7 +17,7 @@ import polib
 
 from .data import Approval, Document, Pair, Provenance, Sentence, Translation, Unit
 from .errors import ZhenError
-from .memory import Memory, NoMemory, match_key
+from .memory import NO_MEMORY, Memory, match_key
 from .po import approved_entries, edited_drafts, machine_drafts, read_existing, write_po
 from .score import group_units, human_checks, pair_and_score
 from .segment import segment
@@ -48,7 +48,7 @@ def run(
     inputs: Sequence[str | Path],
     out_dir: str | Path,
     load_translator: Callable[[], Translator],
-    memory: Memory = NoMemory(),
+    memory: Memory = NO_MEMORY,
     encoding: str | None = None,
     progress: bool | None = None,
 ) -> list[Outputs]:
@@ -77,14 +77,14 @@ def run(
             remove_stale_temporaries(path)
         reviews[document.path] = Review.of(read_existing(outputs.po), outputs.po, memory)
     _learn(memory, [approval for review in reviews.values() for approval in review.approved])
-    plans = [plan(document, memory, reviews[document.path]) for document in documents]
+    plans = [plan_document(document, memory, reviews[document.path]) for document in documents]
     _announce_long(plans)
     translator = load_translator() if any(p.to_translate for p in plans) else None
     provenance = Provenance(model=translator.name if translator else "", created=created)
     written = []
     for document_plan in plans:
         before = Counter(translator.stats) if translator else Counter()
-        pairs = translate(document_plan, translator, progress)
+        pairs = translate_document(document_plan, translator, progress)
         stats = (Counter(translator.stats) - before) if translator else Counter()
         written.append(write_outputs(document_plan.document, pairs, out_dir, provenance, memory, stats))
     return written
@@ -114,7 +114,7 @@ class Plan:
     to_translate: list[str]  # the distinct sentences that need the model
 
 
-def plan(document: Document, memory: Memory, review: Review = Review([], set())) -> Plan:
+def plan_document(document: Document, memory: Memory, review: Review = Review([], set())) -> Plan:
     """Segment ``document`` and look its sentences up in the memory. The
     document's own PO comes first: its approved entries stay (dated and
     attributed as the memory first recorded them), and an entry its reviewer
@@ -128,11 +128,15 @@ def plan(document: Document, memory: Memory, review: Review = Review([], set()))
     return Plan(document, sentences, approvals, [text for text in distinct if text not in approvals])
 
 
-def translate(document_plan: Plan, translator: Translator | None, progress: bool | None = None) -> list[Pair]:
+def translate_document(document_plan: Plan, translator: Translator | None, progress: bool | None = None) -> list[Pair]:
     """Each sentence's approved translation, else the model's, scored."""
     done = {text: _approved(a) for text, a in document_plan.approvals.items()}
     if document_plan.to_translate:
-        done.update(zip(document_plan.to_translate, translator.translate(document_plan.to_translate, progress)))
+        if translator is None:
+            raise ValueError(f"{document_plan.document.path} has sentences for the model, but no translator was loaded")
+        done.update(
+            zip(document_plan.to_translate, translator.translate(document_plan.to_translate, progress), strict=True)
+        )
     return pair_and_score(document_plan.sentences, [done[s.text] for s in document_plan.sentences])
 
 
@@ -141,8 +145,11 @@ def _announce_long(plans: Sequence[Plan]) -> None:
     for long in (p for p in plans if len(p.sentences) > LONG_DOCUMENT):
         log.info(
             "%s: %d sentences, %d distinct: %d approved in the translation memory, %d for the model",
-            long.document.path, len(long.sentences), len(long.to_translate) + len(long.approvals),
-            len(long.approvals), len(long.to_translate),
+            long.document.path,
+            len(long.sentences),
+            len(long.to_translate) + len(long.approvals),
+            len(long.approvals),
+            len(long.to_translate),
         )
 
 
@@ -157,8 +164,12 @@ def _learn(memory: Memory, approvals: list[Approval]) -> None:
 
 
 def write_outputs(
-    document: Document, pairs: Sequence[Pair], out_dir: Path, provenance: Provenance,
-    memory: Memory = NoMemory(), stats: Counter | None = None,
+    document: Document,
+    pairs: Sequence[Pair],
+    out_dir: Path,
+    provenance: Provenance,
+    memory: Memory = NO_MEMORY,
+    stats: Counter | None = None,
 ) -> Outputs:
     units = group_units(pairs, document.path)
     outputs = output_paths(document, out_dir)
@@ -173,8 +184,12 @@ def write_outputs(
     write_tmx(units, outputs.tmx, provenance)
     if not pairs:
         log.warning("%s: no text found; wrote empty outputs", document.path)
-    log.info("%s -> %s, %s", _summary(document, pairs, units, stats or Counter()),
-             printable(str(outputs.tmx)), printable(str(outputs.po)))
+    log.info(
+        "%s -> %s, %s",
+        _summary(document, pairs, units, stats or Counter()),
+        printable(str(outputs.tmx)),
+        printable(str(outputs.po)),
+    )
     return outputs
 
 
@@ -182,34 +197,49 @@ def _summary(document: Document, pairs: Sequence[Pair], units: Sequence[Unit], s
     """The document's one line in the log: what was found, and where its translations came from."""
     decoded = "" if document.encoding.startswith("utf-8") else f" (decoded as {document.encoding})"
     sources = [
-        f"{count} {what}" for count, what in (
+        f"{count} {what}"
+        for count, what in (
             (sum(unit.approval is not None for unit in units), "approved"),
             (sum(unit.copied for unit in units), "copied (no Chinese)"),
             (stats["translated"], "translated by the model"),
             (stats["cached"], "from the translation cache"),
             (sum(unit.confidence < LOW_CONFIDENCE for unit in units), "of low confidence"),
-        ) if count
+        )
+        if count
     ]
-    return f"{document.path}{decoded}: {len(pairs)} sentences, {len(units)} unique ({', '.join(sources) or 'nothing to translate'})"
+    found = ", ".join(sources) or "nothing to translate"
+    return f"{document.path}{decoded}: {len(pairs)} sentences, {len(units)} unique ({found})"
 
 
 def _as_in_po(
-    units: list[Unit], po: polib.POFile, approved: list[Approval], memory: Memory,
+    units: list[Unit],
+    po: polib.POFile,
+    approved: list[Approval],
+    memory: Memory,
 ) -> list[Unit]:
     """``units`` as the merged PO has them, so that the TMX says what the PO
     says: a translation approved there, or a reviewer's edit not yet approved
     (still a draft) instead of the machine's."""
     by_key = {match_key(approval.source): approval for approval in approved}
-    edits = {entry.msgid: entry.msgstr for entry in po if entry.fuzzy and entry.msgstr and not entry.obsolete
-             and entry.msgctxt is None}
+    edits = {
+        entry.msgid: entry.msgstr
+        for entry in po
+        if entry.fuzzy and entry.msgstr and not entry.obsolete and entry.msgctxt is None
+    }
     updated = []
     for unit in units:
         approval = by_key.get(match_key(unit.source))
         edit = edits.get(clean_segment(unit.source))
         if approval is not None and (unit.approval is None or unit.approval.target != approval.target):
             approval = memory.find(unit.source, approval.target) or approval
-            unit = replace(unit, target=approval.target, approval=approval, confidence=1.0,
-                           warnings=human_checks(unit.source, approval.target), logprob=None)
+            unit = replace(
+                unit,
+                target=approval.target,
+                approval=approval,
+                confidence=1.0,
+                warnings=human_checks(unit.source, approval.target),
+                logprob=None,
+            )
         elif approval is None and edit is not None and edit != clean_segment(unit.target):
             note = f"a reviewer's edit, not yet approved; the machine translation: {unit.target}"
             unit = replace(unit, target=edit, edited=True, warnings=(*human_checks(unit.source, edit), note))

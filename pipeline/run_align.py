@@ -32,8 +32,14 @@ Translate = Callable[[list[str]], list[str]]
 
 
 def align_documents(
-    source_path: str, target_path: str, output: str | None = None, fmt: str | None = None, *,
-    presegmented: bool = False, source_mt: str | None = None, translate: Translate | None = None,
+    source_path: str,
+    target_path: str,
+    output: str | None = None,
+    fmt: str | None = None,
+    *,
+    presegmented: bool = False,
+    source_mt: str | None = None,
+    translate: Translate | None = None,
     encoding: str | None = None,
 ) -> list[Bead]:
     """Align ``source_path`` (Chinese) with ``target_path`` (its English
@@ -54,17 +60,17 @@ def align_documents(
         sentences, targets = segment(source.text, "zh"), segment(target.text, "en")
     bridge = _bridge(sentences, source_mt, translate, presegmented, source_path, encoding)
     beads = align_sentences([s.text for s in sentences], [t.text for t in targets], bridge)
-    if fmt == "vecalign":
+    if output is None:  # TSV on standard output, as checked above
+        _print_tsv(aligned_units(beads, sentences, targets, source.path))
+    elif fmt == "vecalign":
         atomic_write(output, format_beads(beads).encode("utf-8"))
-        return beads
-    units = aligned_units(beads, sentences, targets, source.path)
-    provenance = Provenance(model=f"existing translation {target.path}", created=creation_time())
-    if fmt == "tsv":
-        _print_tsv(units)
-    elif fmt == "tmx":
-        write_tmx([u for u in units if u.target], output, provenance)
     else:
-        write_po(units, output, provenance, source.path)
+        units = aligned_units(beads, sentences, targets, source.path)
+        provenance = Provenance(model=f"existing translation {target.path}", created=creation_time())
+        if fmt == "tmx":
+            write_tmx([u for u in units if u.target], output, provenance)
+        else:
+            write_po(units, output, provenance, source.path)
     return beads
 
 
@@ -72,8 +78,14 @@ def format_from_extension(output: str) -> str:
     return {".tmx": "tmx", ".po": "po"}.get(Path(output).suffix.lower(), "vecalign")
 
 
-def _bridge(sentences: list[Sentence], source_mt: str | None, translate: Translate | None, presegmented: bool,
-            source_path: str, encoding: str | None) -> list[str] | None:
+def _bridge(
+    sentences: list[Sentence],
+    source_mt: str | None,
+    translate: Translate | None,
+    presegmented: bool,
+    source_path: str,
+    encoding: str | None,
+) -> list[str] | None:
     """The machine translation of each source sentence, if there is one."""
     if source_mt is not None:
         return _read_bridge(source_mt, sentences, presegmented, source_path, encoding)
@@ -82,12 +94,16 @@ def _bridge(sentences: list[Sentence], source_mt: str | None, translate: Transla
     try:
         return translate([s.text for s in sentences])
     except ModelUnavailable as err:
-        raise ModelUnavailable(err.problem, "align without a model: --no-mt (dictionary glosses), or give "
-                               f"a translation you have with --source-mt FILE; {err.advice}") from None
+        raise ModelUnavailable(
+            err.problem,
+            "align without a model: --no-mt (dictionary glosses), or give "
+            f"a translation you have with --source-mt FILE; {err.advice}",
+        ) from None
 
 
-def _read_bridge(path: str, sentences: list[Sentence], presegmented: bool, source_path: str,
-                 encoding: str | None) -> list[str]:
+def _read_bridge(
+    path: str, sentences: list[Sentence], presegmented: bool, source_path: str, encoding: str | None
+) -> list[str]:
     lines = read_document(path, encoding).text.splitlines()
     if presegmented:  # same line structure as SOURCE: keep the lines of its sentences
         lines = [lines[s.line - 1] if s.line <= len(lines) else "" for s in sentences]
@@ -101,7 +117,9 @@ def _read_bridge(path: str, sentences: list[Sentence], presegmented: bool, sourc
     return lines
 
 
-def aligned_units(beads: Sequence[Bead], source: Sequence[Sentence], target: Sequence[Sentence], path: str) -> list[Unit]:
+def aligned_units(
+    beads: Sequence[Bead], source: Sequence[Sentence], target: Sequence[Sentence], path: str
+) -> list[Unit]:
     """The beads as translation units, the sentences of each side joined
     (Chinese without spaces, English with). A source text that occurs twice
     is one unit (msgfmt rejects duplicate msgids); the first alignment wins.
@@ -114,7 +132,7 @@ def aligned_units(beads: Sequence[Bead], source: Sequence[Sentence], target: Seq
         translation = " ".join(target[j].text for j in bead.target)
         location = (path, source[bead.source[0]].line)
         if text in units:
-            units[text] = replace(units[text], locations=units[text].locations + (location,))
+            units[text] = replace(units[text], locations=(*units[text].locations, location))
             continue
         units[text] = Unit(text, translation, bead.confidence, _warnings(bead), (location,), aligned=True)
     return list(units.values())

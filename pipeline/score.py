@@ -112,7 +112,7 @@ def _repetition(source: str, translation: Translation) -> Check:
     if translation.looped:
         return 0.3, "the model looped (repeats the same words) even when decoded again with repeats blocked"
     words = _WORD.findall(translation.text.lower())
-    trigrams = list(zip(words, words[1:], words[2:]))
+    trigrams = list(zip(words, words[1:], words[2:], strict=False))  # each word with the next two, while there are two
     repeats = len(trigrams) - len(set(trigrams))
     share = repeats / len(trigrams) if trigrams else 0.0
     if repeats < 2 or share < 0.2:  # prose repeats a phrase now and then
@@ -126,9 +126,7 @@ def _numbers_kept(source: str, translation: Translation) -> Check:
     target = unicodedata.normalize("NFKC", translation.text)
     found = _numbers(_ANY_NUMBER.findall(target))
     words = set(_WORD.findall(target.lower()))
-    missing = sorted(
-        n for n in numbers if n not in found and not (n in _NUMBER_WORDS and _NUMBER_WORDS[n] in words)
-    )
+    missing = sorted(n for n in numbers if n not in found and not (n in _NUMBER_WORDS and _NUMBER_WORDS[n] in words))
     if not missing:
         return 1.0, None
     return 1 - 0.5 * len(missing) / len(numbers), f"numbers missing: {', '.join(missing)}"
@@ -177,8 +175,17 @@ def _split(source: str, translation: Translation) -> Check:
 
 
 _HUMAN_CHECKS = (_untranslated, _numbers_kept, _placeholders_kept, _latin_words_kept)
-_MACHINE_CHECKS = (_length_ratio, _untranslated, _repetition, _numbers_kept, _placeholders_kept, _latin_words_kept,
-                   _truncation, _split, _model_unsure)
+_MACHINE_CHECKS = (
+    _length_ratio,
+    _untranslated,
+    _repetition,
+    _numbers_kept,
+    _placeholders_kept,
+    _latin_words_kept,
+    _truncation,
+    _split,
+    _model_unsure,
+)
 
 
 def group_units(pairs: Sequence[Pair], path: str) -> list[Unit]:

@@ -147,7 +147,11 @@ class TmxImport:
 
     def _parse(self, file, fallback_date: datetime) -> Iterator[Approval]:
         parser = etree.iterparse(
-            file, events=("start", "end"), resolve_entities=False, no_network=True, load_dtd=False,
+            file,
+            events=("start", "end"),
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
         )
         try:
             for event, element in parser:
@@ -190,8 +194,11 @@ class TmxImport:
             self.drafts += 1
             return None
         target_tuv = segments["en"][0]
-        when = (dates.parse(_first_attribute("changedate", target_tuv, tu), dates.TMX)
-                or dates.parse(_first_attribute("creationdate", target_tuv, tu), dates.TMX) or fallback_date)
+        when = (
+            dates.parse(_first_attribute("changedate", target_tuv, tu), dates.TMX)
+            or dates.parse(_first_attribute("creationdate", target_tuv, tu), dates.TMX)
+            or fallback_date
+        )
         translator = _first_attribute("changeid", target_tuv, tu) or _first_attribute("creationid", target_tuv, tu)
         translator = "" if translator == TOOL else clean_segment(translator)
         self.approved += 1

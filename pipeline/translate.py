@@ -84,18 +84,31 @@ class DecodingOptions:
     def cache_key(self, engine: Engine, beams: int) -> str:
         """The settings a translation was made with, as the cache stores them;
         ``auto`` choices as the engine resolved them (which GPU does not matter)."""
-        resolved = {"engine": engine.name, "device": engine.device.split(":")[0], "precision": engine.precision,
-                    "beams": beams}
+        resolved = {
+            "engine": engine.name,
+            "device": engine.device.split(":")[0],
+            "precision": engine.precision,
+            "beams": beams,
+        }
         return f"v{SETTINGS_VERSION}/" + "/".join(
-            f"{f.name}={resolved.get(f.name, getattr(self, f.name))}" for f in fields(self) if not f.metadata.get("same_output")
+            f"{f.name}={resolved.get(f.name, getattr(self, f.name))}"
+            for f in fields(self)
+            if not f.metadata.get("same_output")
         )
 
 
 class Translator:
     """A model behind an engine, with its tokenizer and translation cache."""
 
-    def __init__(self, engine: Engine, tokenizer, model: ModelInfo,
-                 options: DecodingOptions = DecodingOptions(), cache: str | Path | None = None, use_cache: bool = True):
+    def __init__(
+        self,
+        engine: Engine,
+        tokenizer,
+        model: ModelInfo,
+        options: DecodingOptions = DecodingOptions(),
+        cache: str | Path | None = None,
+        use_cache: bool = True,
+    ):
         self.engine = engine
         self.tokenizer = tokenizer
         self.model = model
@@ -104,7 +117,8 @@ class Translator:
         self.beams = options.beams or model.beams
         self.cache = (
             TranslationCache(cache_path(cache), model.fingerprint, options.cache_key(engine, self.beams))
-            if use_cache else NoCache()
+            if use_cache
+            else NoCache()
         )
         self.model_calls = 0  # batches sent to the engine, for tests and logs
         # Distinct sentences so far translated by the model / found in the cache, for the summary lines.
@@ -113,8 +127,13 @@ class Translator:
         self._decoded: set[str] = set()  # the pieces of the last call that the model translated
 
     @classmethod
-    def load(cls, name: str | None = None, options: DecodingOptions = DecodingOptions(),
-             cache: str | Path | None = None, use_cache: bool = True) -> Translator:
+    def load(
+        cls,
+        name: str | None = None,
+        options: DecodingOptions = DecodingOptions(),
+        cache: str | Path | None = None,
+        use_cache: bool = True,
+    ) -> Translator:
         """Load a MarianMT model (hub id or directory; see settings.model_name) into the chosen engine."""
         _check_options(options)
         kind, device = choose_engine(options.engine, options.device)
@@ -174,10 +193,12 @@ class Translator:
         outputs = self.cache.get(pieces)
         missing = [p for p in pieces if p not in outputs]
         self._decoded = set(missing)
-        log.debug("%d of %d sentences (or pieces of long ones) found in the translation cache",
-                  len(outputs), len(pieces))
-        with tqdm(total=len(pieces), initial=len(outputs), unit="sentence", desc="translating",
-                  disable=_no_bar(progress)) as bar:
+        log.debug(
+            "%d of %d sentences (or pieces of long ones) found in the translation cache", len(outputs), len(pieces)
+        )
+        with tqdm(
+            total=len(pieces), initial=len(outputs), unit="sentence", desc="translating", disable=_no_bar(progress)
+        ) as bar:
             for batch, results in self._generate(missing):
                 done = dict(zip(batch, results, strict=True))
                 self.cache.put(done)
@@ -255,8 +276,8 @@ class Translator:
             text=" ".join(t for t in texts if t),
             pieces=max(1, len(parts)),
             truncated=any(not out.finished for out in parts),
-            logprob=round(sum(out.logprob * n for out, n in zip(parts, lengths)) / sum(lengths), 4),
-            looped=any(self._loops(p, out) for p, out in zip(pieces, parts)),
+            logprob=round(sum(out.logprob * n for out, n in zip(parts, lengths, strict=True)) / sum(lengths), 4),
+            looped=any(self._loops(p, out) for p, out in zip(pieces, parts, strict=True)),
         )
 
 
@@ -286,8 +307,10 @@ def _no_bar(progress: bool | None) -> bool | None:
 
 
 def _check_options(options: DecodingOptions) -> None:
-    for name, value, most in (("beams", options.beams, MAX_BEAMS), ("batch-tokens", options.batch_tokens, MAX_BATCH_TOKENS),
-                              ("threads", options.threads, max_threads())):
+    for name, value, most in (
+        ("beams", options.beams, MAX_BEAMS),
+        ("batch-tokens", options.batch_tokens, MAX_BATCH_TOKENS),
+        ("threads", options.threads, max_threads()),
+    ):
         if value is not None and not 1 <= value <= most:
             raise ZhenError(f"--{name} must be from 1 to {most}, not {value}")
-

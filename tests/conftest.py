@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-import tiny_marian  # noqa: E402
+import tiny_marian
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "corpus" / "xiaomi-ecosystem-interview.zh.txt"
@@ -150,9 +150,18 @@ def omegat_translate(workdir: Path, sentences: list[str], memories: dict[str, Pa
     for folder, tmx in memories.items():
         shutil.copy(tmx, project / folder)
     result = subprocess.run(
-        [java, "-Djava.awt.headless=true", "-jar", "/usr/share/omegat/OmegaT.jar", str(project),
-         "--mode=console-translate", "--quiet"],
-        capture_output=True, text=True, timeout=300,
+        [
+            java,
+            "-Djava.awt.headless=true",
+            "-jar",
+            "/usr/share/omegat/OmegaT.jar",
+            str(project),
+            "--mode=console-translate",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return (project / "target" / "doc.txt").read_text(encoding="utf-8").strip().split("\n\n")

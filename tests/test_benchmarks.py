@@ -10,7 +10,10 @@ ROOT = Path(__file__).resolve().parent.parent
 def run_benchmark(script, *args):
     return subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / script), *args],
-        capture_output=True, text=True, encoding="utf-8", check=False,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=False,
     )
 
 
@@ -26,7 +29,7 @@ def test_segment_benchmark_scores_boundaries(tmp_path):
     text = tmp_path / "001"
     text.mkdir()
     (text / "zh.txt").write_text("他来了。\n她说：\n“走吧。”\n我们走了。\n", encoding="utf-8")
-    (text / "en.txt").write_text("He came.\nShe said, \"Go.\"\nWe left.\n", encoding="utf-8")
+    (text / "en.txt").write_text('He came.\nShe said, "Go."\nWe left.\n', encoding="utf-8")
     result = run_benchmark("bench_segment.py", "--data", str(tmp_path), "--errors")
     zhen_rows = [line.split() for line in result.stdout.splitlines() if line.strip().startswith("zhen ")]
     zh_all, en_all = [row for row in zhen_rows if row[1] == "all"]

@@ -9,8 +9,8 @@ import sys
 import time
 
 import pytest
-
 from conftest import ROOT, SAMPLE, run_cli
+
 from pipeline.segment import segment
 from pipeline.translate import DecodingOptions, Translator
 
@@ -40,8 +40,7 @@ def test_the_key_holds_model_and_settings(tiny_model, tmp_path):
     other_engine = load(tiny_model, cache, engine="ctranslate2")
     other_engine.translate(SENTENCES[:5])
     assert other_beams.model_calls > 0 and other_engine.model_calls > 0
-    per_settings = sqlite3.connect(cache).execute(
-        "SELECT COUNT(*) FROM translations GROUP BY settings").fetchall()
+    per_settings = sqlite3.connect(cache).execute("SELECT COUNT(*) FROM translations GROUP BY settings").fetchall()
     assert len(per_settings) == 3 and len(set(per_settings)) == 1  # the same pieces under three keys
 
 
@@ -54,9 +53,24 @@ def many_sentences(count):
 def translate_command(model, source, cache, *extra, batch_tokens=16):
     # Small batches: many commits, so the kill and the other process land
     # mid-run. Greedy float32, where batching promises the same translations.
-    return [sys.executable, "-m", "pipeline", "translate", str(source), "--model", str(model),
-            "--cache", str(cache), "--engine", "transformers", "--beams", "1", "--batch-tokens", str(batch_tokens),
-            *extra]
+    return [
+        sys.executable,
+        "-m",
+        "pipeline",
+        "translate",
+        str(source),
+        "--model",
+        str(model),
+        "--cache",
+        str(cache),
+        "--engine",
+        "transformers",
+        "--beams",
+        "1",
+        "--batch-tokens",
+        str(batch_tokens),
+        *extra,
+    ]
 
 
 def stored(cache):
@@ -70,8 +84,13 @@ def stored(cache):
 def greedy_without_cache(translators, lines):
     """What the model gives for ``lines`` without a cache, in one batch."""
     reference = translators["transformers"]
-    greedy = Translator(reference.engine, reference.tokenizer, reference.model,
-                        DecodingOptions(beams=1, batch_tokens=256), use_cache=False)
+    greedy = Translator(
+        reference.engine,
+        reference.tokenizer,
+        reference.model,
+        DecodingOptions(beams=1, batch_tokens=256),
+        use_cache=False,
+    )
     return [t.text for t in greedy.translate(lines)]
 
 
@@ -80,8 +99,9 @@ def test_kill_9_mid_run_then_resume_translates_only_the_rest(tiny_model, transla
     lines = many_sentences(150)
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
     cache = tmp_path / "cache.sqlite"
-    process = subprocess.Popen(translate_command(tiny_model, source, cache), cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        translate_command(tiny_model, source, cache), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 300
     while stored(cache) < 10 and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.05)
@@ -92,11 +112,13 @@ def test_kill_9_mid_run_then_resume_translates_only_the_rest(tiny_model, transla
     assert sqlite3.connect(cache).execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
     # Larger batches now: batching does not change any translation.
-    resumed = subprocess.run(translate_command(tiny_model, source, cache, batch_tokens=256), cwd=ROOT,
-                             capture_output=True, timeout=600)
+    resumed = subprocess.run(
+        translate_command(tiny_model, source, cache, batch_tokens=256), cwd=ROOT, capture_output=True, timeout=600
+    )
     assert resumed.returncode == 0, resumed.stderr.decode()
-    found = re.search(r"(\d+) distinct sentences translated by the model, (\d+) from the translation cache",
-                      resumed.stderr.decode())
+    found = re.search(
+        r"(\d+) distinct sentences translated by the model, (\d+) from the translation cache", resumed.stderr.decode()
+    )
     assert found and int(found.group(2)) == kept and int(found.group(1)) == len(lines) - kept
     assert resumed.stdout.decode().splitlines() == greedy_without_cache(translators, lines)  # what was stored is intact
     assert stored(cache) == len(lines)  # every sentence stored once
@@ -111,15 +133,16 @@ def test_two_processes_share_one_cache(tiny_model, translators, tmp_path):
         sources.append(tmp_path / f"part{i}.txt")
         sources[-1].write_text("\n".join(half) + "\n", encoding="utf-8")
     processes = [
-        subprocess.Popen(translate_command(tiny_model, s, cache), cwd=ROOT, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
+        subprocess.Popen(
+            translate_command(tiny_model, s, cache), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         for s in sources
     ]
-    results = [p.communicate(timeout=600) + (p.returncode,) for p in processes]
+    results = [(*p.communicate(timeout=600), p.returncode) for p in processes]
     assert all(rc == 0 for _, _, rc in results), [err.decode()[-500:] for _, err, _ in results]
     assert stored(cache) == len(lines)
     assert sqlite3.connect(cache).execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    for half, (out, _, _) in zip(halves, results):
+    for half, (out, _, _) in zip(halves, results, strict=True):
         assert out.decode().splitlines() == greedy_without_cache(translators, half)
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import polib
 import pytest
+from conftest import ROOT, SAMPLE, TMX_DTD, omegat_translate, require_tool, run_cli
 from lxml import etree
 
-from conftest import ROOT, SAMPLE, TMX_DTD, omegat_translate, require_tool, run_cli
 from pipeline.segment import segment
 from pipeline.translate import DecodingOptions, Translator
 
@@ -33,10 +33,7 @@ def sample_run(tiny_model, tmp_path_factory):
 
 def tmx_units(path):
     root = etree.parse(str(path)).getroot()
-    return [
-        {tuv.get(XML_LANG): tuv.findtext("seg") for tuv in tu.findall("tuv")}
-        for tu in root.iterfind("body/tu")
-    ]
+    return [{tuv.get(XML_LANG): tuv.findtext("seg") for tuv in tu.findall("tuv")} for tu in root.iterfind("body/tu")]
 
 
 def test_run_writes_both_files_named_after_the_document(sample_run):
@@ -109,7 +106,8 @@ def test_msgfmt_check_accepts_the_po(sample_run):
     out, _ = sample_run
     result = subprocess.run(
         [msgfmt, "--check", "--check-header", "-o", os.devnull, str(out / "xiaomi-ecosystem-interview.zh.po")],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0 and result.stderr == "", result.stderr
 
@@ -189,10 +187,13 @@ def test_model_errors_are_one_line_with_advice(tmp_path):
 OFFLINE_WAY_OUT = "make tiny-model && make MODEL=models/tiny-random"
 
 
-@pytest.mark.parametrize("env, why", [
-    ({"HF_HUB_OFFLINE": "1"}, "HF_HUB_OFFLINE is set"),
-    ({"HF_ENDPOINT": "http://127.0.0.1:9"}, "127.0.0.1 cannot be reached (no network?)"),  # nobody listens there
-])
+@pytest.mark.parametrize(
+    "env, why",
+    [
+        ({"HF_HUB_OFFLINE": "1"}, "HF_HUB_OFFLINE is set"),
+        ({"HF_ENDPOINT": "http://127.0.0.1:9"}, "127.0.0.1 cannot be reached (no network?)"),  # nobody listens there
+    ],
+)
 def test_the_default_model_offline_fails_at_once_naming_what_works_offline(tmp_path, env, why):
     source = tmp_path / "doc.txt"
     source.write_text("你好。", encoding="utf-8")
@@ -211,11 +212,18 @@ def test_the_default_model_offline_fails_at_once_naming_what_works_offline(tmp_p
 
 
 def test_an_unreachable_hub_is_found_before_the_heavy_imports(tmp_path):
-    check = ("import sys; from pipeline.model import open_model; from pipeline.errors import ZhenError\n"
-             "try:\n    open_model('Helsinki-NLP/opus-mt-zh-en')\nexcept ZhenError:\n"
-             "    print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")})
+    check = (
+        "import sys; from pipeline.model import open_model; from pipeline.errors import ZhenError\n"
+        "try:\n    open_model('Helsinki-NLP/opus-mt-zh-en')\nexcept ZhenError:\n"
+        "    print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", check],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")},
+    )
     assert result.stdout.strip() == "[]", result.stderr
 
 
@@ -223,8 +231,9 @@ def test_inputs_with_the_same_name_are_refused(tiny_model, tmp_path):
     for folder in ("a", "b"):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "doc.txt").write_text("你好。", encoding="utf-8")
-    result = run_cli("run", tmp_path / "a/doc.txt", tmp_path / "b/doc.txt", "--out", tmp_path / "out",
-                     "--model", tiny_model)
+    result = run_cli(
+        "run", tmp_path / "a/doc.txt", tmp_path / "b/doc.txt", "--out", tmp_path / "out", "--model", tiny_model
+    )
     assert result.returncode == 1 and b"would both write" in result.stderr
 
 
@@ -259,6 +268,7 @@ def test_make_builds_incrementally(tiny_model, tmp_path):
     built, warnings = make_run()
     assert built == ["corpus/a.zh.txt", "corpus/b.txt"]
     assert "skipping 1 document(s)" in warnings  # the name with a space
+
     def outputs():
         return sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith("."))
 
@@ -328,8 +338,10 @@ def test_download_model_saves_a_directory_that_translates_the_same(tiny_model, t
     assert result.returncode == 0, result.stderr.decode()
     assert {"config.json", "source.spm", "target.spm", "vocab.json"} <= {p.name for p in saved.iterdir()}
     sentences = ["第一句。", "韩乾源表示: '我们是这样, 充分开放."]
-    original, copy = (Translator.load(str(model), DecodingOptions(engine="transformers", device="cpu"), use_cache=False)
-                      for model in (tiny_model, saved))
+    original, copy = (
+        Translator.load(str(model), DecodingOptions(engine="transformers", device="cpu"), use_cache=False)
+        for model in (tiny_model, saved)
+    )
     assert copy.translate(sentences) == original.translate(sentences)
 
 

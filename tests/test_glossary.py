@@ -23,7 +23,12 @@ def test_text_without_chinese_words_has_no_glosses():
 def test_glosses_alone_align_merged_and_split_sentences_without_a_model():
     # Lengths alone pair 他打开门 with "Outside it was raining hard."
     source = ["老人笑了。", "他打开门。", "外面下着大雨，孩子们都睡着了，只有一只狗还在叫。", "天亮了。"]
-    target = ["The old man smiled and opened the door.", "Outside it was raining hard.", "The children were all asleep.",
-              "Only a dog was still barking.", "Dawn came."]
+    target = [
+        "The old man smiled and opened the door.",
+        "Outside it was raining hard.",
+        "The children were all asleep.",
+        "Only a dog was still barking.",
+        "Dawn came.",
+    ]
     beads = align_sentences(source, target)  # no bridge
     assert [(b.source, b.target) for b in beads] == [((0, 1), (0,)), ((2,), (1, 2, 3)), ((3,), (4,))]

@@ -3,8 +3,8 @@
 import math
 
 import pytest
-
 from conftest import SAMPLE
+
 from pipeline.errors import ZhenError
 from pipeline.segment import segment
 from pipeline.translate import DecodingOptions, Translator
@@ -33,8 +33,11 @@ def test_transformers_on_gpu(tiny_model, precision):
 
 def test_gpu_float32_matches_cpu(tiny_model):
     gpu = load(tiny_model, engine="transformers", precision="float32", beams=1, loop_guard=False)
-    cpu = Translator.load(str(tiny_model), DecodingOptions(device="cpu", engine="transformers", beams=1,
-                                                           loop_guard=False), use_cache=False)
+    cpu = Translator.load(
+        str(tiny_model),
+        DecodingOptions(device="cpu", engine="transformers", beams=1, loop_guard=False),
+        use_cache=False,
+    )
     assert [t.text for t in gpu.translate(SENTENCES)] == [t.text for t in cpu.translate(SENTENCES)]
 
 
@@ -49,7 +52,11 @@ def test_ctranslate2_on_gpu_or_a_clear_fallback(tiny_model):
         out = translator.translate(SENTENCES)
     except ZhenError as err:
         # PyPI's CTranslate2 wants CUDA 12's cuBLAS, which a CUDA 13 machine lacks.
-        assert "try --engine transformers" in str(err)
+        failure = str(err)
+    else:
+        failure = ""
+    if failure:
+        assert "try --engine transformers" in failure
         return
     assert all(t.text and math.isfinite(t.logprob) for t in out)
     assert [translator.translate([s])[0] for s in SENTENCES[:10]] == out[:10]

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import polib
 import pytest
-
 from conftest import ROOT, check_outputs, new_memory, run_cli
+
 from pipeline.memory import TranslationMemory
 from pipeline.po import read_po
 from pipeline.segment import segment
@@ -104,18 +104,21 @@ SIMPLIFIED = "第一段的第一句。第二句！\n第二段。\n"
 TRADITIONAL = "這是一個測試。臺灣的繁體中文。\n"
 
 
-@pytest.mark.parametrize("data, text", [
-    (SIMPLIFIED.encode("gb18030"), SIMPLIFIED),
-    (SIMPLIFIED.encode("gbk"), SIMPLIFIED),
-    (TRADITIONAL.encode("big5"), TRADITIONAL),
-    (SIMPLIFIED.encode("utf-16"), SIMPLIFIED),  # with a BOM
-    (SIMPLIFIED.encode("utf-16-le"), SIMPLIFIED),  # without
-    (codecs.BOM_UTF8 + SIMPLIFIED.encode("utf-8"), SIMPLIFIED),
-    ("第一段\x00的第一句。第二句！\n第二段。\n".encode("utf-8"), SIMPLIFIED),  # a stray NUL
-    ("第一段的第一句。\x1b第二句！\n第二段\x7f。\n".encode("utf-8"), SIMPLIFIED),  # ESC, DEL
-    (SIMPLIFIED.replace("\n", "\r\n").encode("utf-8"), SIMPLIFIED),  # CRLF
-    (SIMPLIFIED.replace("\n", "\r").encode("utf-8"), SIMPLIFIED),  # lone CR
-])
+@pytest.mark.parametrize(
+    "data, text",
+    [
+        (SIMPLIFIED.encode("gb18030"), SIMPLIFIED),
+        (SIMPLIFIED.encode("gbk"), SIMPLIFIED),
+        (TRADITIONAL.encode("big5"), TRADITIONAL),
+        (SIMPLIFIED.encode("utf-16"), SIMPLIFIED),  # with a BOM
+        (SIMPLIFIED.encode("utf-16-le"), SIMPLIFIED),  # without
+        (codecs.BOM_UTF8 + SIMPLIFIED.encode("utf-8"), SIMPLIFIED),
+        ("第一段\x00的第一句。第二句！\n第二段。\n".encode(), SIMPLIFIED),  # a stray NUL
+        ("第一段的第一句。\x1b第二句！\n第二段\x7f。\n".encode(), SIMPLIFIED),  # ESC, DEL
+        (SIMPLIFIED.replace("\n", "\r\n").encode("utf-8"), SIMPLIFIED),  # CRLF
+        (SIMPLIFIED.replace("\n", "\r").encode("utf-8"), SIMPLIFIED),  # lone CR
+    ],
+)
 def test_encodings_and_line_ends_give_the_same_sentences(project, data, text):
     result = project.run(project.document("b.txt", data))
     assert result.returncode == 0, result.stderr.decode()
@@ -126,11 +129,14 @@ def test_encodings_and_line_ends_give_the_same_sentences(project, data, text):
     assert_reviews_intact(project)
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, "binary"),
-    ("caf\xe9 ol\xe9!".encode("latin-1"), "not UTF-8"),  # invalid UTF-8, and no Chinese encoding either
-    (b"\x7fELF\x02\x01\x01" + bytes(500), "binary"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, "binary"),
+        ("caf\xe9 ol\xe9!".encode("latin-1"), "not UTF-8"),  # invalid UTF-8, and no Chinese encoding either
+        (b"\x7fELF\x02\x01\x01" + bytes(500), "binary"),
+    ],
+)
 def test_undecodable_input_is_refused_and_nothing_changes(project, data, message):
     before = project.snapshot()
     assert_one_line_error(project.run(project.document("a.txt", data)), message)
@@ -181,12 +187,17 @@ def test_a_50_mb_document_in_bounded_memory_with_progress(project):
     big = project.document("big.txt", "\n".join(lines) + "\n")
     # The run in-process of a Python that reports its own peak memory.
     # (VmHWM: getrusage's ru_maxrss would count the memory of pytest, which forked it.)
-    report = ("import re, sys; from pipeline.cli import main; code = main(sys.argv[1:]); "
-              "peak = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1); "
-              "print('peak', peak, file=sys.stderr); sys.exit(code)")
+    report = (
+        "import re, sys; from pipeline.cli import main; code = main(sys.argv[1:]); "
+        "peak = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1); "
+        "print('peak', peak, file=sys.stderr); sys.exit(code)"
+    )
     result = subprocess.run(
         [sys.executable, "-c", report, "run", big, "--out", project.out, "--model", project.model, "--progress"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     peak_mib = int(result.stderr.split("peak ")[-1]) / 1024
@@ -202,7 +213,7 @@ def test_a_50_mb_document_in_bounded_memory_with_progress(project):
 # ---------------------------------------------------------------- text that tries to break the writers
 
 BREAKERS = [
-    "标签</seg></tuv><tuv xml:lang=\"en\"><seg>注入。",
+    '标签</seg></tuv><tuv xml:lang="en"><seg>注入。',
     "CDATA 结尾 ]]> 和 &amp; 实体。",
     '"\\n#, fuzzy\\nmsgid "伪造的条目。',
     "占位符 %s 和 %(count)d 和 {name}。",
@@ -219,13 +230,17 @@ def test_writer_breaking_source_text_round_trips(project):
 
 def test_writer_breaking_approved_translations_round_trip(project, tmp_path):
     """Approved text from an imported TMX reaches the PO and TMX exactly."""
-    targets = ["Tag </seg></tuv> injection.", "CDATA end ]]> and &amp; entity.",
-               'A forged "\n#, fuzzy\nmsgid " entry.', "Placeholders %s, %(count)d and {name}."]
+    targets = [
+        "Tag </seg></tuv> injection.",
+        "CDATA end ]]> and &amp; entity.",
+        'A forged "\n#, fuzzy\nmsgid " entry.',
+        "Placeholders %s, %(count)d and {name}.",
+    ]
     from xml.sax.saxutils import escape
 
     units = "".join(
         f'<tu><tuv xml:lang="zh-CN"><seg>{escape(s)}</seg></tuv><tuv xml:lang="en"><seg>{escape(t)}</seg></tuv></tu>'
-        for s, t in zip(BREAKERS, targets)
+        for s, t in zip(BREAKERS, targets, strict=True)
     )
     memory = tmp_path / "import.tmx"
     memory.write_text(f'<tmx version="1.4"><header/><body>{units}</body></tmx>', encoding="utf-8")
@@ -233,7 +248,7 @@ def test_writer_breaking_approved_translations_round_trip(project, tmp_path):
     result = project.run(project.document("b.txt", "\n".join(BREAKERS)), extra=["--model", project.root / "none"])
     assert result.returncode == 0, result.stderr.decode()  # all approved: the model is never loaded
     po = polib.pofile(str(project.out / "b.po"))
-    assert [(e.msgid, e.msgstr, e.fuzzy) for e in po] == [(s, t, False) for s, t in zip(BREAKERS, targets)]
+    assert [(e.msgid, e.msgstr, e.fuzzy) for e in po] == [(s, t, False) for s, t in zip(BREAKERS, targets, strict=True)]
     from translate.storage import tmx
 
     assert [u.target for u in tmx.tmxfile.parsefile(str(project.out / "b.tmx")).units] == targets
@@ -245,16 +260,19 @@ def test_writer_breaking_approved_translations_round_trip(project, tmp_path):
 GOOD_PO = 'msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n\nmsgid "第九句。"\nmsgstr "Nine."\n'
 
 
-@pytest.mark.parametrize("command, content", [
-    ("import-po", GOOD_PO[:-8].encode("utf-8")),  # truncated inside a string
-    ("import-po", b"this is not\n a po file \""),
-    ("import-po", b'msgid "\xff\xfe"\nmsgstr "x"\n'),  # not UTF-8
-    ("import-po", b"\x00\x01\x02" * 100),
-    ("import-tmx", b'<?xml version="1.0"?><tmx version="1.4"><header/><body><tu><tuv xml:lang="zh">'),
-    ("import-tmx", b"<html><body>not a memory</body></html>"),
-    ("import-tmx", b""),
-    ("import-tmx", b"\x00\x01\x02" * 100),
-])
+@pytest.mark.parametrize(
+    "command, content",
+    [
+        ("import-po", GOOD_PO[:-8].encode("utf-8")),  # truncated inside a string
+        ("import-po", b'this is not\n a po file "'),
+        ("import-po", b'msgid "\xff\xfe"\nmsgstr "x"\n'),  # not UTF-8
+        ("import-po", b"\x00\x01\x02" * 100),
+        ("import-tmx", b'<?xml version="1.0"?><tmx version="1.4"><header/><body><tu><tuv xml:lang="zh">'),
+        ("import-tmx", b"<html><body>not a memory</body></html>"),
+        ("import-tmx", b""),
+        ("import-tmx", b"\x00\x01\x02" * 100),
+    ],
+)
 def test_a_malformed_or_truncated_file_imports_nothing(project, command, content):
     before = project.snapshot()
     bad = project.document("bad.file", content)
@@ -286,17 +304,33 @@ def test_a_po_edited_so_that_an_entry_is_duplicated(project):
 
 # ---------------------------------------------------------------- crashes and concurrency
 
+
 def many_sentences(count, seed):
     rng = random.Random(seed)
-    return "\n".join("".join(rng.choice(COMMON_HANZI) for _ in range(rng.randint(8, 24))) + "。"
-                     for _ in range(count)) + "\n"
+    return (
+        "\n".join("".join(rng.choice(COMMON_HANZI) for _ in range(rng.randint(8, 24))) + "。" for _ in range(count))
+        + "\n"
+    )
 
 
 def start_run(project, *inputs, extra=()):
     return subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "run", *map(str, inputs), "--out", str(project.out),
-         "--model", str(project.model), *extra],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy(),
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "run",
+            *map(str, inputs),
+            "--out",
+            str(project.out),
+            "--model",
+            str(project.model),
+            *extra,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=os.environ.copy(),
     )
 
 
@@ -341,6 +375,7 @@ def test_two_runs_at_once_on_the_same_corpus(project):
 
 # ---------------------------------------------------------------- the memory and files zhen has no business touching
 
+
 def memory_bytes(project):
     return project.memory.read_bytes()
 
@@ -351,32 +386,53 @@ def test_export_over_the_memory_is_refused_whichever_way_round(project):
     before = project.snapshot()
     exported = project.root / "approved.tmx"
     assert run_cli("export-tm", "-o", exported).returncode == 0
-    assert_one_line_error(run_cli("export-tm", "--tm", exported, "-o", project.memory),
-                          "is not a translation memory (a SQLite database zhen made); to add its translations")
+    assert_one_line_error(
+        run_cli("export-tm", "--tm", exported, "-o", project.memory),
+        "is not a translation memory (a SQLite database zhen made); to add its translations",
+    )
     assert_one_line_error(run_cli("export-tm", "-o", project.memory), "is a SQLite database")
     assert project.snapshot() == before
     cache = project.root / "cache.sqlite"
-    assert run_cli("translate", "-", "--model", project.model, "--cache", cache, stdin="你好。".encode()).returncode == 0
+    assert (
+        run_cli("translate", "-", "--model", project.model, "--cache", cache, stdin="你好。".encode()).returncode == 0
+    )
     assert_one_line_error(run_cli("export-tm", "-o", cache), "is a SQLite database")
-    assert_one_line_error(run_cli("import-po", project.out / "a.po", "--tm", cache),
-                          "is zhen's translation cache, not a translation memory")
-    assert_one_line_error(run_cli("translate", "-", "--model", project.model, "--cache", project.memory,
-                                  stdin="你好。".encode()), "is zhen's translation memory, not a translation cache")
+    assert_one_line_error(
+        run_cli("import-po", project.out / "a.po", "--tm", cache),
+        "is zhen's translation cache, not a translation memory",
+    )
+    assert_one_line_error(
+        run_cli("translate", "-", "--model", project.model, "--cache", project.memory, stdin="你好。".encode()),
+        "is zhen's translation memory, not a translation cache",
+    )
     assert project.snapshot() == before
 
 
-@pytest.mark.parametrize("command", [
-    ("run", "a.txt", "--out", "out"), ("import-po", "out/a.po"), ("import-tmx", "out/a.tmx"), ("export-tm", "-o", "x.tmx"),
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("run", "a.txt", "--out", "out"),
+        ("import-po", "out/a.po"),
+        ("import-tmx", "out/a.tmx"),
+        ("export-tm", "-o", "x.tmx"),
+    ],
+)
 def test_a_mistyped_memory_is_an_error_not_a_new_empty_memory(project, command):
     before = project.snapshot()
     typo = project.root / "zhen-tm.sqlit"
-    args = [project.root / part if part.endswith((".txt", ".po", ".tmx")) or part == "out" else part for part in command]
-    result = run_cli(*args, "--tm", typo, "--model", project.model) if command[0] == "run" else run_cli(*args, "--tm", typo)
+    args = [
+        project.root / part if part.endswith((".txt", ".po", ".tmx")) or part == "out" else part for part in command
+    ]
+    result = (
+        run_cli(*args, "--tm", typo, "--model", project.model) if command[0] == "run" else run_cli(*args, "--tm", typo)
+    )
     assert_one_line_error(result, f"there is no translation memory at {typo} (--tm)")
     assert not typo.exists() and project.snapshot() == before
-    result = run_cli(*args, env={"ZHEN_TM": str(typo)}) if command[0] != "run" else run_cli(
-        *args, "--model", project.model, env={"ZHEN_TM": str(typo)})
+    result = (
+        run_cli(*args, env={"ZHEN_TM": str(typo)})
+        if command[0] != "run"
+        else run_cli(*args, "--model", project.model, env={"ZHEN_TM": str(typo)})
+    )
     assert_one_line_error(result, "($ZHEN_TM); check the path, or start one there with --new-tm")
     assert not typo.exists()
 
@@ -393,8 +449,10 @@ def test_a_new_memory_is_started_only_where_asked(project, tmp_path):
     # export-tm never starts one.
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert_one_line_error(run_cli("export-tm", "-o", "x.tmx", cwd=empty, env={"ZHEN_TM": ""}),
-                          "there is no translation memory at zhen-tm.sqlite")
+    assert_one_line_error(
+        run_cli("export-tm", "-o", "x.tmx", cwd=empty, env={"ZHEN_TM": ""}),
+        "there is no translation memory at zhen-tm.sqlite",
+    )
     assert list(empty.iterdir()) == []
 
 
@@ -422,7 +480,9 @@ def test_special_files_are_never_replaced_and_never_block(project):
 def test_standard_output_and_dev_null_as_outputs(project):
     same_dates = {"SOURCE_DATE_EPOCH": "1790000000"}
     exported = run_cli("export-tm", "-o", "-", env=same_dates)
-    assert exported.returncode == 0 and exported.stdout.startswith(b"<?xml") and b"The first sentence." in exported.stdout
+    assert (
+        exported.returncode == 0 and exported.stdout.startswith(b"<?xml") and b"The first sentence." in exported.stdout
+    )
     assert run_cli("export-tm", "-o", "/dev/stdout", env=same_dates).stdout == exported.stdout
     assert run_cli("export-tm", "-o", "/dev/null").returncode == 0
     assert os.path.exists("/dev/null") and stat.S_ISCHR(os.stat("/dev/null").st_mode)
@@ -434,9 +494,21 @@ def test_standard_output_and_dev_null_as_outputs(project):
 
 # Characters that line-based readers take for line ends, or that no text file may hold.
 AWKWARD = {
-    "LINE SEPARATOR": "\u2028", "PARAGRAPH SEPARATOR": "\u2029", "NEL": "\x85", "VT": "\x0b", "FF": "\x0c",
-    "FS": "\x1c", "GS": "\x1d", "RS": "\x1e", "CR": "\r", "ESC": "\x1b", "CSI": "\x9b", "DEL": "\x7f",
-    "BOM": "\ufeff", "noncharacter": "\ufffe", "isolate": "\u2068",
+    "LINE SEPARATOR": "\u2028",
+    "PARAGRAPH SEPARATOR": "\u2029",
+    "NEL": "\x85",
+    "VT": "\x0b",
+    "FF": "\x0c",
+    "FS": "\x1c",
+    "GS": "\x1d",
+    "RS": "\x1e",
+    "CR": "\r",
+    "ESC": "\x1b",
+    "CSI": "\x9b",
+    "DEL": "\x7f",
+    "BOM": "\ufeff",
+    "noncharacter": "\ufffe",
+    "isolate": "\u2068",
 }
 
 
@@ -449,7 +521,7 @@ def test_awkward_characters_in_text_translations_and_file_names_read_back(projec
     po_path = next(p for p in project.out.glob("b*.po"))
     po = polib.pofile(str(po_path))
     expected = {}
-    for n, (entry, char) in enumerate(zip(po, chars * 2)):  # a reviewer pastes each character in
+    for n, (entry, char) in enumerate(zip(po, chars * 2, strict=False)):  # a reviewer pastes each character in
         entry.msgstr = f"Sentence {n}{char}."
         if n % 2:
             entry.flags = []
@@ -470,8 +542,11 @@ def test_a_file_name_that_is_not_utf8_is_shown_with_a_replacement_character(proj
     raw = os.path.join(os.fsencode(project.root), b"caf\xe9.txt")
     with open(raw, "wb") as file:
         file.write("新的一句。\n".encode())
-    result = subprocess.run([sys.executable, "-m", "pipeline", "run", raw, "--out", str(project.out),
-                             "--model", str(project.model)], cwd=ROOT, capture_output=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "run", raw, "--out", str(project.out), "--model", str(project.model)],
+        cwd=ROOT,
+        capture_output=True,
+    )
     assert result.returncode == 0, result.stderr.decode()
     po = os.path.join(os.fsencode(project.out), b"caf\xe9.po")
     assert os.path.isfile(po)
@@ -484,6 +559,7 @@ def test_a_file_name_that_is_not_utf8_is_shown_with_a_replacement_character(proj
 
 
 # ---------------------------------------------------------------- what a PO or TMX may claim
+
 
 def test_an_approval_from_the_future_does_not_outrank_later_corrections(project):
     po = polib.pofile(str(project.out / "a.po"))
@@ -503,8 +579,10 @@ def test_an_approval_from_the_future_does_not_outrank_later_corrections(project)
 
 
 def test_a_tmx_date_from_the_future_is_not_trusted(project, tmp_path):
-    units = ('<tu changedate="29990101T000000Z"><tuv xml:lang="zh"><seg>第二句。</seg></tuv>'
-             '<tuv xml:lang="en"><seg>From 2999.</seg></tuv></tu>')
+    units = (
+        '<tu changedate="29990101T000000Z"><tuv xml:lang="zh"><seg>第二句。</seg></tuv>'
+        '<tuv xml:lang="en"><seg>From 2999.</seg></tuv></tu>'
+    )
     future = tmp_path / "future.tmx"
     future.write_text(f'<tmx version="1.4"><header/><body>{units}</body></tmx>', encoding="utf-8")
     assert run_cli("import-tmx", future).returncode == 0
@@ -522,11 +600,16 @@ def test_a_po_whose_charset_cannot_hold_chinese_is_refused(project):
 
 
 def test_a_tmx_unit_with_an_entity_reference_is_skipped_and_counted(project, tmp_path):
-    body = ('<tu><tuv xml:lang="zh"><seg>甲 &x; 乙。</seg></tuv><tuv xml:lang="en"><seg>A &x; B.</seg></tuv></tu>'
-            '<tu><tuv xml:lang="zh"><seg>丙。</seg></tuv><tuv xml:lang="en"><seg>C.</seg></tuv></tu>')
+    body = (
+        '<tu><tuv xml:lang="zh"><seg>甲 &x; 乙。</seg></tuv><tuv xml:lang="en"><seg>A &x; B.</seg></tuv></tu>'
+        '<tu><tuv xml:lang="zh"><seg>丙。</seg></tuv><tuv xml:lang="en"><seg>C.</seg></tuv></tu>'
+    )
     path = tmp_path / "entities.tmx"
-    path.write_text(f'<?xml version="1.0"?><!DOCTYPE tmx [<!ENTITY x "thing">]><tmx version="1.4"><header/>'
-                    f'<body>{body}</body></tmx>', encoding="utf-8")
+    path.write_text(
+        f'<?xml version="1.0"?><!DOCTYPE tmx [<!ENTITY x "thing">]><tmx version="1.4"><header/>'
+        f"<body>{body}</body></tmx>",
+        encoding="utf-8",
+    )
     result = run_cli("import-tmx", path)
     assert result.returncode == 0 and b"1 with an entity reference" in result.stderr
     assert "甲 &x; 乙。" not in {a.source for a in TranslationMemory(project.memory).approved()}
@@ -535,12 +618,16 @@ def test_a_tmx_unit_with_an_entity_reference_is_skipped_and_counted(project, tmp
 
 # ---------------------------------------------------------------- one-line errors, never a traceback
 
-@pytest.mark.parametrize("option, value, message", [
-    ("--threads", "99999", "argument --threads: expected a whole number from 1 to"),
-    ("--beams", "100000", "argument --beams: expected a whole number from 1 to 32"),
-    ("--batch-tokens", "1000000000", "argument --batch-tokens: expected a whole number from 1 to 65536"),
-    ("--beams", "0", "expected a whole number from 1 to 32"),
-])
+
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("--threads", "99999", "argument --threads: expected a whole number from 1 to"),
+        ("--beams", "100000", "argument --beams: expected a whole number from 1 to 32"),
+        ("--batch-tokens", "1000000000", "argument --batch-tokens: expected a whole number from 1 to 65536"),
+        ("--beams", "0", "expected a whole number from 1 to 32"),
+    ],
+)
 def test_numeric_options_are_bounded(project, option, value, message):
     result = project.run(project.root / "a.txt", extra=[option, value])
     assert result.returncode == 2 and message in result.stderr.decode()
@@ -560,8 +647,12 @@ def test_a_damaged_model_file_is_a_one_line_error(project, tmp_path, damage):
 def test_a_memory_locked_by_another_process_is_waited_for_and_said_so(project):
     holder = sqlite3.connect(project.memory, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
-    process = subprocess.Popen([sys.executable, "-m", "pipeline", "import-po", str(project.out / "a.po")],
-                               cwd=ROOT, stderr=subprocess.PIPE, env=os.environ.copy())
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "import-po", str(project.out / "a.po")],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        env=os.environ.copy(),
+    )
     first_line = process.stderr.readline().decode()  # said at once, not after a silent minute
     holder.execute("ROLLBACK")
     holder.close()

@@ -90,26 +90,36 @@ def tmx(tmp_path, body, header='<header srclang="zh-CN" creationdate="20260101T0
 
 
 def tu(zh="你好。", en="Hello.", zh_lang='xml:lang="zh-CN"', en_lang='xml:lang="en-US"', attrs="", props=""):
-    return (f"<tu {attrs}>{props}<tuv {zh_lang}><seg>{zh}</seg></tuv>"
-            f"<tuv {en_lang}><seg>{en}</seg></tuv></tu>")
+    return f"<tu {attrs}>{props}<tuv {zh_lang}><seg>{zh}</seg></tuv><tuv {en_lang}><seg>{en}</seg></tuv></tu>"
 
 
-@pytest.mark.parametrize("zh_lang", ['xml:lang="zh"', 'xml:lang="zh-CN"', 'xml:lang="zh-Hans"',
-                                     'xml:lang="zh_CN"', 'lang="ZH-CN"', 'xml:lang="zh-Hans-CN"'])
+@pytest.mark.parametrize(
+    "zh_lang",
+    [
+        'xml:lang="zh"',
+        'xml:lang="zh-CN"',
+        'xml:lang="zh-Hans"',
+        'xml:lang="zh_CN"',
+        'lang="ZH-CN"',
+        'xml:lang="zh-Hans-CN"',
+    ],
+)
 def test_every_spelling_of_chinese_and_the_old_lang_attribute(tmp_path, zh_lang):
     found = read_tmx(tmx(tmp_path, tu(zh_lang=zh_lang, en_lang='lang="EN"')))
     assert [(a.source, a.target) for a in found.units()] == [("你好。", "Hello.")]
 
 
 def test_other_languages_drafts_and_empty_units_are_skipped_and_counted(tmp_path):
-    body = "".join([
-        tu(),
-        tu(zh_lang='xml:lang="ja"'),                                   # Japanese→English
-        tu(en_lang='xml:lang="fr-FR"', en="Bonjour."),                  # Chinese→French
-        tu(zh="再见。", en="Bye.", props='<prop type="x-ConfirmationLevel">Draft</prop>'),
-        tu(zh="谢谢。", en="MT.", props='<prop type="x-zhen-origin">machine-translation</prop>'),
-        tu(zh="空。", en=""),
-    ])
+    body = "".join(
+        [
+            tu(),
+            tu(zh_lang='xml:lang="ja"'),  # Japanese→English
+            tu(en_lang='xml:lang="fr-FR"', en="Bonjour."),  # Chinese→French
+            tu(zh="再见。", en="Bye.", props='<prop type="x-ConfirmationLevel">Draft</prop>'),
+            tu(zh="谢谢。", en="MT.", props='<prop type="x-zhen-origin">machine-translation</prop>'),
+            tu(zh="空。", en=""),
+        ]
+    )
     found = read_tmx(tmx(tmp_path, body))
     assert [a.source for a in found.units()] == ["你好。"]
     assert (found.other_languages, found.drafts, found.empty) == (2, 2, 1)
@@ -136,20 +146,24 @@ def test_utf16_tmx_as_trados_writes_it(tmp_path):
 
 def test_namespaced_tmx(tmp_path):
     path = tmp_path / "ns.tmx"
-    path.write_text(f'<tmx xmlns="http://www.lisa.org/tmx14" version="1.4"><header/><body>{tu()}</body></tmx>',
-                    encoding="utf-8")
+    path.write_text(
+        f'<tmx xmlns="http://www.lisa.org/tmx14" version="1.4"><header/><body>{tu()}</body></tmx>', encoding="utf-8"
+    )
     assert len(list(read_tmx(path).units())) == 1
 
 
-@pytest.mark.parametrize("content", [
-    b"",
-    b"\x00\x01\x02binary",
-    b'<?xml version="1.0"?><tmx version="1.4"><header/><body><tu><tuv xml:lang="zh"><seg>',  # truncated
-    b'<?xml version="1.0"?><html><body>not a memory</body></html>',
-    b'<?xml version="1.0"?><!DOCTYPE tmx [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-    b'<tmx version="1.4"><header/><body><tu><tuv xml:lang="zh"><seg>&x;</seg></tuv>'
-    b'<tuv xml:lang="en"><seg>x</seg></tuv></tu></body></tmx>',
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"\x00\x01\x02binary",
+        b'<?xml version="1.0"?><tmx version="1.4"><header/><body><tu><tuv xml:lang="zh"><seg>',  # truncated
+        b'<?xml version="1.0"?><html><body>not a memory</body></html>',
+        b'<?xml version="1.0"?><!DOCTYPE tmx [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b'<tmx version="1.4"><header/><body><tu><tuv xml:lang="zh"><seg>&x;</seg></tuv>'
+        b'<tuv xml:lang="en"><seg>x</seg></tuv></tu></body></tmx>',
+    ],
+)
 def test_malformed_or_hostile_tmx_is_an_error(tmp_path, content):
     path = tmp_path / "bad.tmx"
     path.write_bytes(content)
@@ -163,10 +177,13 @@ def test_malformed_or_hostile_tmx_is_an_error(tmp_path, content):
 
 
 def test_a_unit_with_an_entity_reference_is_skipped_not_stored_with_a_hole(tmp_path):
-    body = (tu(zh="甲 &x; 乙。", en="A &x; B.") + tu())
+    body = tu(zh="甲 &x; 乙。", en="A &x; B.") + tu()
     path = tmp_path / "entities.tmx"
-    path.write_text('<?xml version="1.0"?><!DOCTYPE tmx [<!ENTITY x "thing">]>'
-                    f'<tmx version="1.4"><header/><body>{body}</body></tmx>', encoding="utf-8")
+    path.write_text(
+        '<?xml version="1.0"?><!DOCTYPE tmx [<!ENTITY x "thing">]>'
+        f'<tmx version="1.4"><header/><body>{body}</body></tmx>',
+        encoding="utf-8",
+    )
     found = read_tmx(path)
     assert [(a.source, a.target) for a in found.units()] == [("你好。", "Hello.")]
     assert (found.approved, found.entities) == (1, 1)

@@ -6,9 +6,9 @@ from datetime import datetime, timezone
 
 import polib
 import pytest
+from conftest import check_outputs, omegat_translate, run_cli
 from lxml import etree
 
-from conftest import check_outputs, omegat_translate, run_cli
 from pipeline.memory import TranslationMemory
 from pipeline.run import run
 
@@ -19,8 +19,12 @@ def units(path):
     """(source, target, x-ConfirmationLevel, changeid) of each unit of a TMX."""
     root = etree.parse(str(path)).getroot()
     return [
-        (tu.findtext("tuv[1]/seg"), tu.findtext("tuv[2]/seg"),
-         tu.findtext("prop[@type='x-ConfirmationLevel']"), tu.get("changeid"))
+        (
+            tu.findtext("tuv[1]/seg"),
+            tu.findtext("tuv[2]/seg"),
+            tu.findtext("prop[@type='x-ConfirmationLevel']"),
+            tu.get("changeid"),
+        )
         for tu in root.iterfind("body/tu")
     ]
 
@@ -47,8 +51,11 @@ def test_review_rerun_reuse_export_and_import(tiny_model, tmp_path, isolated_mem
     draft_four = po.find("第四句。").msgstr
 
     # 2. The reviewer approves two entries and leaves one edit unfinished.
-    review(out / "a.po", approve={"第一句。": "The first sentence.", "第三句。": "The third."},
-           edit={"第二句。": "Second, half done"})
+    review(
+        out / "a.po",
+        approve={"第一句。": "The first sentence.", "第三句。": "The third."},
+        edit={"第二句。": "Second, half done"},
+    )
 
     # 3. The source changes (the third sentence leaves, a fifth arrives) and the run is repeated.
     a.write_text("第一句。第二句。\n第五句。\n第四句。\n", encoding="utf-8")
@@ -75,9 +82,10 @@ def test_review_rerun_reuse_export_and_import(tiny_model, tmp_path, isolated_mem
     assert result.returncode == 0, result.stderr.decode()
     po = polib.pofile(str(out / "b.po"))
     assert [(e.msgid, e.msgstr, e.fuzzy) for e in po] == [
-        ("第三句。", "The third.", False), ("第一句。", "The first sentence.", False)]
-    assert po.find("第三句。").comment.startswith(
-        "Approved translation from the translation memory (approved in ")
+        ("第三句。", "The third.", False),
+        ("第一句。", "The first sentence.", False),
+    ]
+    assert po.find("第三句。").comment.startswith("Approved translation from the translation memory (approved in ")
     assert {u[2] for u in units(out / "b.tmx")} == {"ApprovedTranslation"}
     check_outputs(out)
 
@@ -86,11 +94,14 @@ def test_review_rerun_reuse_export_and_import(tiny_model, tmp_path, isolated_mem
     exported.parent.mkdir()
     assert run_cli("export-tm", "-o", exported).returncode == 0
     assert sorted(u[:3] for u in units(exported)) == [
-        ("第一句。", "The first sentence.", "ApprovedTranslation"), ("第三句。", "The third.", "ApprovedTranslation")]
+        ("第一句。", "The first sentence.", "ApprovedTranslation"),
+        ("第三句。", "The third.", "ApprovedTranslation"),
+    ]
     check_outputs(exported.parent)
     other = tmp_path / "other-tm.sqlite"
     result = run_cli("import-tmx", exported, "--new-tm", other)
     assert result.returncode == 0 and b"2 Chinese\xe2\x86\x92English units, 2 new" in result.stderr
+
     def contents(path):
         return [(a.source, a.target, a.approved, a.translator) for a in TranslationMemory(path).approved()]
 
@@ -98,7 +109,9 @@ def test_review_rerun_reuse_export_and_import(tiny_model, tmp_path, isolated_mem
 
     # OmegaT, with the approved memory in tm/auto, inserts the approved translations.
     assert omegat_translate(tmp_path, ["第三句。", "第一句。"], {"tm/auto": exported}) == [
-        "The third.", "The first sentence."]
+        "The third.",
+        "The first sentence.",
+    ]
 
     # The run's own TMX holds drafts: importing it adds only the approved units.
     result = run_cli("import-tmx", out / "a.tmx", "--new-tm", tmp_path / "third.sqlite")
@@ -132,7 +145,8 @@ def test_approved_sentences_never_reach_the_model(translators, tmp_path):
     recording.asked = []
     run([first, second], out, lambda: recording, memory)
     assert recording.asked == ["甲。", "丙。", "丁。"]
-    assert [(e.msgid, e.msgstr, e.fuzzy) for e in polib.pofile(str(out / "second.po"))][0] == ("乙。", "B.", False)
+    first = polib.pofile(str(out / "second.po"))[0]
+    assert (first.msgid, first.msgstr, first.fuzzy) == ("乙。", "B.", False)
 
 
 def test_a_document_reviewed_differently_keeps_its_own_approvals(tiny_model, tmp_path):
@@ -158,7 +172,9 @@ def test_a_document_reviewed_differently_keeps_its_own_approvals(tiny_model, tmp
 def test_no_tm_neither_reads_nor_writes_the_memory(tiny_model, tmp_path, isolated_memory):
     (tmp_path / "a.txt").write_text("第一句。", encoding="utf-8")
     before = isolated_memory.read_bytes()
-    assert run_cli("run", tmp_path / "a.txt", "--out", tmp_path / "out", "--model", tiny_model, "--no-tm").returncode == 0
+    assert (
+        run_cli("run", tmp_path / "a.txt", "--out", tmp_path / "out", "--model", tiny_model, "--no-tm").returncode == 0
+    )
     assert isolated_memory.read_bytes() == before
     assert sorted(p.name for p in isolated_memory.parent.iterdir()) == ["zhen-tm.sqlite"]
 
@@ -244,10 +260,14 @@ def test_entries_zhen_never_writes_are_kept_and_not_learned(tiny_model, tmp_path
     doc.write_text("公园。", encoding="utf-8")
     run_docs(tiny_model, out, doc)
     path = out / "doc.po"
-    path.write_text(path.read_text(encoding="utf-8") + (
-        '\nmsgctxt "menu"\nmsgid "公园。"\nmsgstr "Park trip"\n'
-        '\nmsgid "一个文件"\nmsgid_plural "%d 个文件"\nmsgstr[0] "one file"\nmsgstr[1] "%d files"\n'
-    ), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8")
+        + (
+            '\nmsgctxt "menu"\nmsgid "公园。"\nmsgstr "Park trip"\n'
+            '\nmsgid "一个文件"\nmsgid_plural "%d 个文件"\nmsgstr[0] "one file"\nmsgstr[1] "%d files"\n'
+        ),
+        encoding="utf-8",
+    )
     run_docs(tiny_model, out, doc)
     po = polib.pofile(str(path))
     assert po.find("公园。").fuzzy  # the live entry is still the machine draft
@@ -264,7 +284,8 @@ def test_a_legacy_charset_po_is_rewritten_as_what_it_is(tiny_model, tmp_path):
     out.mkdir()
     (out / "doc.po").write_bytes(
         'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=GBK\\n"\n"Language: en\\n"\n\n'
-        'msgid "甲句。"\nmsgstr "Sentence A。"\n'.encode("gbk"))
+        'msgid "甲句。"\nmsgstr "Sentence A。"\n'.encode("gbk")
+    )
     run_docs(tiny_model, out, doc)
     po = polib.pofile(str(out / "doc.po"))
     assert po.metadata["Content-Type"] == "text/plain; charset=UTF-8"
@@ -277,8 +298,12 @@ def test_an_edited_sentence_is_offered_its_old_reviewed_translation(tiny_model, 
     doc, out = tmp_path / "doc.txt", tmp_path / "out"
     doc.write_text("我们明天上午十点在会议室开会。今天下雨。\n", encoding="utf-8")
     run_docs(tiny_model, out, doc)
-    approve(out / "doc.po", "我们明天上午十点在会议室开会。", "We meet in the meeting room at 10 tomorrow.",
-            "2026-11-26 10:00+0000")
+    approve(
+        out / "doc.po",
+        "我们明天上午十点在会议室开会。",
+        "We meet in the meeting room at 10 tomorrow.",
+        "2026-11-26 10:00+0000",
+    )
     approve(out / "doc.po", "今天下雨。", "It rains today.", "2026-11-26 10:00+0000")
     doc.write_text("我们明天上午十一点在会议室开会。今天天晴。\n", encoding="utf-8")  # 十点 → 十一点; rain → sun
     run_docs(tiny_model, out, doc)
@@ -295,7 +320,9 @@ def test_an_edited_sentence_is_offered_its_old_reviewed_translation(tiny_model, 
 
 def tmx_unit(path, source):
     """The <tu> of ``source`` in a TMX."""
-    return next(tu for tu in etree.parse(str(path)).getroot().iterfind("body/tu") if tu.findtext("tuv[1]/seg") == source)
+    return next(
+        tu for tu in etree.parse(str(path)).getroot().iterfind("body/tu") if tu.findtext("tuv[1]/seg") == source
+    )
 
 
 def test_comments_say_where_an_approval_was_made(tiny_model, tmp_path):
@@ -305,10 +332,16 @@ def test_comments_say_where_an_approval_was_made(tiny_model, tmp_path):
     run_docs(tiny_model, out, tmp_path / "a.txt")
     review(out / "a.po", approve={"同一句。": "The same sentence."})
     run_docs(tiny_model, out, tmp_path / "a.txt", tmp_path / "b.txt")
-    assert polib.pofile(str(out / "a.po")).find("同一句。").comment.startswith(
-        "Approved in this file by Li Wei <li@example.com> on ")
-    assert polib.pofile(str(out / "b.po")).find("同一句。").comment.startswith(
-        f"Approved translation from the translation memory (approved in {out / 'a.po'} by Li Wei")
+    assert (
+        polib.pofile(str(out / "a.po"))
+        .find("同一句。")
+        .comment.startswith("Approved in this file by Li Wei <li@example.com> on ")
+    )
+    assert (
+        polib.pofile(str(out / "b.po"))
+        .find("同一句。")
+        .comment.startswith(f"Approved translation from the translation memory (approved in {out / 'a.po'} by Li Wei")
+    )
 
 
 def test_an_approval_is_dated_when_the_file_was_saved_if_the_editor_did_not_say(tiny_model, tmp_path):

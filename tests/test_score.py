@@ -1,7 +1,7 @@
 import pytest
 
-from pipeline.score import group_units, pair_and_score, score
 from pipeline.data import Translation
+from pipeline.score import group_units, pair_and_score, score
 from pipeline.segment import segment
 
 SOURCE = "小米生态链参谋部战略规划师韩乾源出席并做了专题演讲。"
@@ -20,8 +20,16 @@ def test_a_plausible_translation_has_full_confidence():
         ("你好。", Translation("Hello, " + "and then the company said that it would " * 6), "unusually long"),
         (SOURCE, Translation("Han Qianyuan of 小米生态链参谋部 attended and gave a talk on strategy."), "untranslated"),
         ("加油，加油！", Translation("Come on, come on, come on, come on, come on, come on!"), "repeats itself"),
-        ("我们讲究的是80%的钱花在找坐标上。", Translation("We focus on spending most of our money on finding coordinates."), "numbers missing: 80"),
-        ("演讲之后我们iMoblie手机之家非常有幸得到了采访的机会。", Translation("After the speech we at Mobile Home were lucky to get an interview."), "missing: iMoblie"),
+        (
+            "我们讲究的是80%的钱花在找坐标上。",
+            Translation("We focus on spending most of our money on finding coordinates."),
+            "numbers missing: 80",
+        ),
+        (
+            "演讲之后我们iMoblie手机之家非常有幸得到了采访的机会。",
+            Translation("After the speech we at Mobile Home were lucky to get an interview."),
+            "missing: iMoblie",
+        ),
         ("已删除 %d 个文件，共 %s。", Translation("Deleted files, total %s."), "placeholders missing: %d"),
         ("你好，{name}！", Translation("Hello, name!"), "placeholders missing: {name}"),
         (SOURCE, Translation(GOOD, truncated=True), "length limit"),
@@ -78,9 +86,11 @@ def test_align_keeps_every_sentence_in_order():
     translations = [Translation(t) for t in ("One.", "Two.", "One.")]
     pairs = pair_and_score(sentences, translations)
     assert [(p.source.text, p.translation.text) for p in pairs] == [
-        ("第一句。", "One."), ("第二句。", "Two."), ("第一句。", "One.")
+        ("第一句。", "One."),
+        ("第二句。", "Two."),
+        ("第一句。", "One."),
     ]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="3 sentences but 2 translations"):
         pair_and_score(sentences, translations[:2])
 
 

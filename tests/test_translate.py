@@ -3,14 +3,14 @@ import shutil
 from dataclasses import replace
 
 import pytest
-
 from conftest import SAMPLE
-from pipeline.score import score
+
 from pipeline.engines import Output
 from pipeline.errors import ZhenError
-from pipeline.settings import DEFAULT_MODEL, model_name
-from pipeline.segment import segment
 from pipeline.prepare import prepare_source, split_to_fit
+from pipeline.score import score
+from pipeline.segment import segment
+from pipeline.settings import DEFAULT_MODEL, model_name
 from pipeline.translate import DecodingOptions, Translator, has_loop
 
 SENTENCES = [s.text for s in segment(SAMPLE.read_text(encoding="utf-8"))]
@@ -18,8 +18,9 @@ SENTENCES = [s.text for s in segment(SAMPLE.read_text(encoding="utf-8"))]
 
 def with_options(translator, **options):
     """The same loaded engine with other decoding options, and no cache."""
-    return Translator(translator.engine, translator.tokenizer, translator.model, DecodingOptions(**options),
-                      use_cache=False)
+    return Translator(
+        translator.engine, translator.tokenizer, translator.model, DecodingOptions(**options), use_cache=False
+    )
 
 
 # What batching promises (README, "Batching"): the same settings for every
@@ -30,8 +31,9 @@ def with_options(translator, **options):
 
 @pytest.fixture(scope="module")
 def float32_engines(tiny_model, translators):
-    fast = Translator.load(str(tiny_model), DecodingOptions(engine="ctranslate2", device="cpu", precision="float32"),
-                           use_cache=False)
+    fast = Translator.load(
+        str(tiny_model), DecodingOptions(engine="ctranslate2", device="cpu", precision="float32"), use_cache=False
+    )
     return {"transformers": translators["transformers"], "ctranslate2": fast}
 
 
@@ -41,7 +43,9 @@ def greedy_margins(reference, sentences):
     import torch
 
     model, margins = reference.engine.loaded().model, []
-    for sentence, output in zip(sentences, with_options(reference, beams=1, loop_guard=False).translate(sentences)):
+    for sentence, output in zip(
+        sentences, with_options(reference, beams=1, loop_guard=False).translate(sentences), strict=True
+    ):
         source = torch.tensor([list(reference.encode(sentence))])
         ids = reference.tokenizer(text_target=output.text)["input_ids"][:-1]
         decoder = torch.tensor([[model.config.decoder_start_token_id, *ids]])
@@ -74,12 +78,14 @@ def test_int8_scores_the_same_in_a_batch_and_alone(translators):
     sentences = [s for s in SENTENCES if translator.fits(s)][:24]
     outputs = with_options(translator, beams=1).translate(sentences)
     tokens = [translator.tokenizer.convert_ids_to_tokens(list(translator.encode(s))) for s in sentences]
-    targets = [translator.tokenizer.convert_ids_to_tokens(translator.tokenizer(text_target=t.text)["input_ids"][:-1])
-               for t in outputs]
+    targets = [
+        translator.tokenizer.convert_ids_to_tokens(translator.tokenizer(text_target=t.text)["input_ids"][:-1])
+        for t in outputs
+    ]
     scorer = translator.engine.loaded().translator
     batched = scorer.score_batch(tokens, targets, max_batch_size=8)
-    alone = [scorer.score_batch([s], [t])[0] for s, t in zip(tokens, targets)]
-    for b, a in zip(batched, alone):
+    alone = [scorer.score_batch([s], [t])[0] for s, t in zip(tokens, targets, strict=True)]
+    for b, a in zip(batched, alone, strict=True):
         assert b.tokens == a.tokens
         assert b.log_probs == pytest.approx(a.log_probs, abs=1e-3)
 
@@ -95,10 +101,14 @@ def test_int8_greedy_differs_alone_only_at_near_ties(translators):
         alone = translator._outputs([sentence], progress=False)[sentence]
         if alone.ids == batched[sentence].ids:
             continue
-        step = next(k for k, (a, b) in enumerate(zip(alone.ids, batched[sentence].ids)) if a != b)
+        step = next(k for k, (a, b) in enumerate(zip(alone.ids, batched[sentence].ids, strict=False)) if a != b)
         source = tokenizer.convert_ids_to_tokens(list(translator.encode(sentence)))
-        scores = [scorer.score_batch([source], [tokenizer.convert_ids_to_tokens(list(out.ids[: step + 1]))])[0]
-                  .log_probs[step] for out in (alone, batched[sentence])]
+        scores = [
+            scorer.score_batch([source], [tokenizer.convert_ids_to_tokens(list(out.ids[: step + 1]))])[0].log_probs[
+                step
+            ]
+            for out in (alone, batched[sentence])
+        ]
         assert abs(scores[0] - scores[1]) < 1e-3, (sentence, step, scores)
 
 
@@ -150,8 +160,11 @@ def test_confidence_comes_from_the_model(translator):
 def test_both_engines_give_the_same_greedy_output_and_scores_at_full_precision(tiny_model, translators):
     options = dict(beams=1, loop_guard=False)
     reference = with_options(translators["transformers"], **options).translate(SENTENCES[:8])
-    converted = Translator.load(str(tiny_model), DecodingOptions(engine="ctranslate2", device="cpu",
-                                                                 precision="float32", **options), use_cache=False)
+    converted = Translator.load(
+        str(tiny_model),
+        DecodingOptions(engine="ctranslate2", device="cpu", precision="float32", **options),
+        use_cache=False,
+    )
     fast = converted.translate(SENTENCES[:8])
     assert [t.text for t in fast] == [t.text for t in reference]
     assert [t.logprob for t in fast] == pytest.approx([t.logprob for t in reference], abs=1e-3)
@@ -306,7 +319,7 @@ def test_missing_model_directory(tmp_path):
 
 
 def test_directory_that_is_not_a_model(tmp_path):
-    with pytest.raises(ZhenError, match="no config.json"):
+    with pytest.raises(ZhenError, match=r"no config\.json"):
         Translator.load(str(tmp_path))
 
 

@@ -1,8 +1,8 @@
 """Vecalign's bead format and alignment metric."""
 
 import pytest
-
 from conftest import run_cli
+
 from pipeline.data import Bead
 from pipeline.errors import ZhenError
 from pipeline.vecalign import evaluate, format_beads, parse_beads
@@ -17,7 +17,7 @@ def test_format_round_trip():
 
 
 def test_malformed_line_is_a_clear_error():
-    with pytest.raises(ZhenError, match="gold.align:2: not a bead"):
+    with pytest.raises(ZhenError, match=r"gold\.align:2: not a bead"):
         parse_beads("[0]:[0]\n0-1\n", "gold.align")
 
 

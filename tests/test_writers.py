@@ -3,11 +3,11 @@ from datetime import datetime, timezone
 
 import polib
 import pytest
+from conftest import TMX_DTD, require_tool
 from lxml import etree
 
-from conftest import TMX_DTD, require_tool
-from pipeline.errors import ZhenError
 from pipeline.data import Provenance, Unit
+from pipeline.errors import ZhenError
 from pipeline.memory import TranslationMemory
 from pipeline.po import machine_drafts, po_file, write_po
 from pipeline.tmx import tmx_bytes, write_tmx
@@ -15,7 +15,7 @@ from pipeline.tmx import tmx_bytes, write_tmx
 PROVENANCE = Provenance(model="Helsinki-NLP/opus-mt-zh-en", created=datetime(2026, 11, 26, 8, 30, tzinfo=timezone.utc))
 HOSTILE = [
     ("正常的句子。", "A normal sentence."),
-    ("</seg></tuv><tuv xml:lang=\"en\"><seg>注入", "</seg> injection & <b>bold</b>"),
+    ('</seg></tuv><tuv xml:lang="en"><seg>注入', "</seg> injection & <b>bold</b>"),
     ("CDATA 结尾 ]]> 和 &amp; 实体", "CDATA end ]]> and &amp; entity"),
     ('"\n#, fuzzy\nmsgid "伪造的条目', 'forged "entry"\n#~ msgstr "x"'),
     ("占位符 %s 和 {name} 和 %(count)d", "placeholders %s and {name} and %(count)d"),
@@ -58,13 +58,17 @@ def test_tmx_round_trips_hostile_text_exactly():
     tus = root.findall("body/tu")
     assert len(tus) == len(HOSTILE)
     lang = "{http://www.w3.org/XML/1998/namespace}lang"
-    for tu, (source, target) in zip(tus, HOSTILE):
+    for tu, (source, target) in zip(tus, HOSTILE, strict=True):
         tuvs = tu.findall("tuv")
         assert [t.get(lang) for t in tuvs] == ["zh-CN", "en"]
         assert [t.findtext("seg") for t in tuvs] == [expected_text(source), expected_text(target)]
         props = {p.get("type"): p.text for p in tu.findall("prop")}
-        assert props == {"x-ConfirmationLevel": "Draft", "x-zhen-confidence": "0.500", "x-zhen-origin": "machine-translation",
-                         "x-zhen-model": "Helsinki-NLP/opus-mt-zh-en"}
+        assert props == {
+            "x-ConfirmationLevel": "Draft",
+            "x-zhen-confidence": "0.500",
+            "x-zhen-origin": "machine-translation",
+            "x-zhen-model": "Helsinki-NLP/opus-mt-zh-en",
+        }
         assert [n.text for n in tu.findall("note")] == ["numbers missing: 80"]
 
 
@@ -74,9 +78,7 @@ def test_tmx_is_read_by_translate_toolkit(tmp_path):
     path = tmp_path / "x.tmx"
     write_tmx(units_of(HOSTILE), path, PROVENANCE)
     store = tmx.tmxfile.parsefile(str(path))
-    assert [(u.source, u.target) for u in store.units] == [
-        (expected_text(s), expected_text(t)) for s, t in HOSTILE
-    ]
+    assert [(u.source, u.target) for u in store.units] == [(expected_text(s), expected_text(t)) for s, t in HOSTILE]
 
 
 def test_po_round_trips_hostile_text_exactly(tmp_path):
@@ -85,7 +87,10 @@ def test_po_round_trips_hostile_text_exactly(tmp_path):
     po = polib.pofile(str(path))
     assert [(e.msgid, e.msgstr) for e in po] == [(expected_text(s), expected_text(t)) for s, t in HOSTILE]
     assert all(e.fuzzy for e in po)
-    assert po[0].comment == "Machine translation by Helsinki-NLP/opus-mt-zh-en; confidence 0.50\nCheck: numbers missing: 80"
+    assert (
+        po[0].comment
+        == "Machine translation by Helsinki-NLP/opus-mt-zh-en; confidence 0.50\nCheck: numbers missing: 80"
+    )
     # A file name with a space is isolated the way GNU gettext does it.
     assert "#: \u2068a b.txt\u2069:2\n" in path.read_text(encoding="utf-8")
 
@@ -151,14 +156,25 @@ def write_recorded(units, path, memory):
 
 def test_rewriting_a_po_merges_the_reviewers_work_as_msgmerge_would(tmp_path):
     path, memory = tmp_path / "doc.po", TranslationMemory(tmp_path / "tm.sqlite")
-    first = units_of([("第一句。", "MT one."), ("第二句。", "MT two."), ("第三句。", "MT three."), ("第五句。", "MT five.")])
+    first = units_of(
+        [("第一句。", "MT one."), ("第二句。", "MT two."), ("第三句。", "MT three."), ("第五句。", "MT five.")]
+    )
     write_recorded(first, path, memory)
-    review(path, approve={"第一句。": "The first sentence.", "第三句。": "The third."},
-           fuzzy_edit={"第二句。": "Half-done edit"})
+    review(
+        path,
+        approve={"第一句。": "The first sentence.", "第三句。": "The third."},
+        fuzzy_edit={"第二句。": "Half-done edit"},
+    )
 
     # The document changed (the third sentence left, a fourth arrived) and so did the MT.
-    second = units_of([("第一句。", "New MT one."), ("第二句。", "New MT two."), ("第四句。", "MT four."),
-                       ("第五句。", "New MT five.")])
+    second = units_of(
+        [
+            ("第一句。", "New MT one."),
+            ("第二句。", "New MT two."),
+            ("第四句。", "MT four."),
+            ("第五句。", "New MT five."),
+        ]
+    )
     write_recorded(second, path, memory)
     po = polib.pofile(str(path))
     entries = {e.msgid: e for e in po}
@@ -206,7 +222,7 @@ def test_a_merged_po_passes_msgfmt(tmp_path):
 def test_an_unreadable_po_at_the_output_path_is_never_overwritten(tmp_path, content):
     path = tmp_path / "doc.po"
     path.write_bytes(content)
-    with pytest.raises(ZhenError, match="cannot be read as a PO file.*nothing was written"):
+    with pytest.raises(ZhenError, match=r"cannot be read as a PO file.*nothing was written"):
         write_po(units_of(HOSTILE[:1]), path, PROVENANCE, "doc.txt")
     assert path.read_bytes() == content
 

@@ -126,15 +126,25 @@ def build_opus_mt_shaped(out_dir: str | Path, chinese: str, english: str, seed: 
     torch.manual_seed(seed)
     model = MarianMTModel(MarianConfig(**OPUS_MT_ZH_EN_ARCHITECTURE))
     model.generation_config = GenerationConfig(
-        num_beams=4, max_length=512, pad_token_id=pad, eos_token_id=0, decoder_start_token_id=pad,
+        num_beams=4,
+        max_length=512,
+        pad_token_id=pad,
+        eos_token_id=0,
+        decoder_start_token_id=pad,
         bad_words_ids=[[pad]],
     )
     model.save_pretrained(out_dir)
     return out_dir
 
 
-def _write_tokenizer(out_dir: Path, chinese: str, english: str, vocab_sizes: tuple[int, int],
-                     max_positions: int, pad_id: int | None = None) -> dict[str, int]:
+def _write_tokenizer(
+    out_dir: Path,
+    chinese: str,
+    english: str,
+    vocab_sizes: tuple[int, int],
+    max_positions: int,
+    pad_id: int | None = None,
+) -> dict[str, int]:
     """Train both SentencePiece models and write an OPUS-MT tokenizer; return
     the vocabulary (``<pad>`` last, at ``pad_id`` if given: filler fills the gap)."""
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -49,7 +49,10 @@ __all__ = ["MAX_SIDE", "WITHOUT_BRIDGE", "WITH_BRIDGE", "Weights", "align_senten
 
 
 def align_sentences(
-    source: Sequence[str], target: Sequence[str], bridge: Sequence[str] | None = None, weights: Weights | None = None,
+    source: Sequence[str],
+    target: Sequence[str],
+    bridge: Sequence[str] | None = None,
+    weights: Weights | None = None,
 ) -> list[Bead]:
     """Align Chinese ``source`` sentences with English ``target`` sentences.
 

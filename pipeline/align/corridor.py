@@ -56,7 +56,9 @@ def _anchors(src: Side, tgt: Side) -> list[tuple[int, int]]:
     return _heaviest_chain(rows[mutual], cols[mutual], similarity[mutual])
 
 
-def _candidate_pairs(src: Vectors, tgt: Vectors, window: int, words_per_sentence: int = 3) -> tuple[np.ndarray, np.ndarray]:
+def _candidate_pairs(
+    src: Vectors, tgt: Vectors, window: int, words_per_sentence: int = 3
+) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (i, j) within ``window`` of the diagonal where target j has one of
     source i's most heavily weighted words."""
     n, m = len(src), len(tgt)

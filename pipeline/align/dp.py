@@ -66,7 +66,9 @@ class BandDots:
         return total
 
 
-def bead_scores(shape: tuple[int, int], grid: Grid, src: Side, tgt: Side, dots: BandDots, w: Weights) -> tuple[np.ndarray, np.ndarray]:
+def bead_scores(
+    shape: tuple[int, int], grid: Grid, src: Side, tgt: Side, dots: BandDots, w: Weights
+) -> tuple[np.ndarray, np.ndarray]:
     """For every corridor cell, the cell a bead of this shape ending there
     starts from (-1 if none) and the bead's score.
 
@@ -122,7 +124,10 @@ def _similarity(a, b, i, j, src: Side, tgt: Side, dots: BandDots, balance_power:
     norms = x * y
     cosine = np.divide(dots.block(i - a, a, j - b, b), norms, out=np.zeros(len(i)), where=norms > 0)
     balance = np.divide(2 * norms, x * x + y * y, out=np.zeros(len(i)), where=norms > 0)
-    return cosine * balance**balance_power - (src.span_sum(src.baseline, i, a) / a + tgt.span_sum(tgt.baseline, j, b) / b) / 2
+    return (
+        cosine * balance**balance_power
+        - (src.span_sum(src.baseline, i, a) / a + tgt.span_sum(tgt.baseline, j, b) / b) / 2
+    )
 
 
 def _length_deviation(expected: np.ndarray, actual: np.ndarray, long_spread: float) -> np.ndarray:
@@ -132,7 +137,9 @@ def _length_deviation(expected: np.ndarray, actual: np.ndarray, long_spread: flo
     return np.minimum((np.log((actual + 1) / (expected + 1)) / spread) ** 2, 25.0)
 
 
-def best_path(grid: Grid, shapes: list[tuple[int, int]], starts: np.ndarray, gains: np.ndarray, w: Weights) -> list[Bead]:
+def best_path(
+    grid: Grid, shapes: list[tuple[int, int]], starts: np.ndarray, gains: np.ndarray, w: Weights
+) -> list[Bead]:
     """Dynamic programming over the corridor, row by row.
 
     Sentences with no counterpart come in runs (an untranslated passage, a
@@ -192,7 +199,13 @@ def _trace(grid, shapes, gains, down, shape_in, run_goes_on, row_run_from, start
             cell = int(starts[down, cell])
         else:
             a, b = shapes[shape_in[cell]]
-            beads.append(Bead(tuple(range(i - a, i)), tuple(range(j - b, j)), _confidence(a, b, float(gains[shape_in[cell], cell]))))
+            beads.append(
+                Bead(
+                    tuple(range(i - a, i)),
+                    tuple(range(j - b, j)),
+                    _confidence(a, b, float(gains[shape_in[cell], cell])),
+                )
+            )
             cell, state = int(starts[shape_in[cell], cell]), "total"
     return beads[::-1]
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..han import PUBLISHED_CHARS_PER_HANZI, QUOTE_OPENERS, QUOTE_CLOSERS, expected_english_length
+from ..han import PUBLISHED_CHARS_PER_HANZI, QUOTE_CLOSERS, QUOTE_OPENERS, expected_english_length
 from .glosses import glosses
 
 RATIO_ADAPTS_WITHIN = (0.67, 1.5)  # a document's own ratio, as a multiple of PUBLISHED_CHARS_PER_HANZI
@@ -49,7 +49,7 @@ def stems(text: str) -> list[str]:
 class Vectors:
     """Sparse bag-of-words vectors, one per sentence, in CSR layout."""
 
-    def __init__(self, bags: list[Counter], vocabulary: dict[str, int], idf: np.ndarray):
+    def __init__(self, bags: Sequence[Mapping[str, float]], vocabulary: dict[str, int], idf: np.ndarray):
         self.indptr = np.zeros(len(bags) + 1, dtype=np.int64)
         self.indptr[1:] = np.cumsum([len(bag) for bag in bags])
         self.ids = np.fromiter((vocabulary[w] for bag in bags for w in bag), dtype=np.int64, count=self.indptr[-1])
@@ -104,7 +104,7 @@ class Side:
     in_quote: np.ndarray  # [k]: a quotation is open after sentence k-1 (n+1 entries)
     quoted: np.ndarray  # the sentence has words inside a quotation
     opened: np.ndarray  # quotations the sentence opens
-    baseline: np.ndarray | None = None  # mean cosine with unrelated sentences
+    baseline: np.ndarray = field(default_factory=lambda: np.zeros(0))  # mean cosine with unrelated sentences
     _norms: dict[int, np.ndarray] = field(default_factory=dict)
 
     def span_sum(self, values: np.ndarray, end: np.ndarray, size: int) -> np.ndarray:
@@ -120,26 +120,37 @@ class Side:
             squared = np.zeros(len(ends))
             for k in range(size):
                 for q in range(k, size):
-                    squared += (1 if k == q else 2) * self.vectors.dots_with(self.vectors, ends - size + k, ends - size + q)
+                    squared += (1 if k == q else 2) * self.vectors.dots_with(
+                        self.vectors, ends - size + k, ends - size + q
+                    )
             self._norms[size] = np.concatenate([np.zeros(size), np.sqrt(np.maximum(squared, 0))])
         return self._norms[size]
 
 
-def sides(source: Sequence[str], target: Sequence[str], bridge: Sequence[str] | None, gloss_weight: float) -> tuple[Side, Side]:
-    src_bags = [_source_bag(s, b, gloss_weight) for s, b in zip(source, bridge or [None] * len(source))]
-    tgt_bags = [Counter(stems(t)) for t in target]
+def sides(
+    source: Sequence[str], target: Sequence[str], bridge: Sequence[str] | None, gloss_weight: float
+) -> tuple[Side, Side]:
+    translations: Sequence[str | None] = bridge if bridge is not None else [None] * len(source)
+    src_bags = [_source_bag(s, b, gloss_weight) for s, b in zip(source, translations, strict=True)]
+    tgt_bags: list[Mapping[str, float]] = [Counter(stems(t)) for t in target]
     vocabulary: dict[str, int] = {}
-    frequency = Counter()
+    frequency: Counter[str] = Counter()
     for bag in src_bags + tgt_bags:
         frequency.update(bag.keys())
     for word in frequency:
         vocabulary[word] = len(vocabulary)
     total = len(src_bags) + len(tgt_bags)
     idf = np.log1p(total / np.array([frequency[w] for w in vocabulary] or [1], dtype=np.float64))
-    src = Side(Vectors(src_bags, vocabulary, idf), np.array([expected_english_length(s, PUBLISHED_CHARS_PER_HANZI) for s in source]),
-                *_quotations(source, _zh_quote_events))
-    tgt = Side(Vectors(tgt_bags, vocabulary, idf), np.array([float(len("".join(t.split()))) for t in target]),
-                *_quotations(target, _en_quote_events))
+    src = Side(
+        Vectors(src_bags, vocabulary, idf),
+        np.array([expected_english_length(s, PUBLISHED_CHARS_PER_HANZI) for s in source]),
+        *_quotations(source, _zh_quote_events),
+    )
+    tgt = Side(
+        Vectors(tgt_bags, vocabulary, idf),
+        np.array([float(len("".join(t.split()))) for t in target]),
+        *_quotations(target, _en_quote_events),
+    )
     # Translators differ in verbosity: expect this translation's own ratio,
     # within bounds (one side may be an excerpt of the other).
     if src.lengths.sum() > 0 and tgt.lengths.sum() > 0:
@@ -148,16 +159,18 @@ def sides(source: Sequence[str], target: Sequence[str], bridge: Sequence[str] | 
     return src, tgt
 
 
-def _source_bag(source: str, translation: str | None, gloss_weight: float) -> Counter:
+def _source_bag(source: str, translation: str | None, gloss_weight: float) -> dict[str, float]:
     """The machine translation's words, the source's dictionary glosses (a
     fraction of a word each), and its numbers and Latin-script words."""
     words = stems(translation) if translation is not None else []
     # NFKC: full-width digits and colons (１１０８：２１) read as their ASCII forms
-    words += [w.lower() for w in _LATIN_OR_NUMBER.findall(unicodedata.normalize("NFKC", source)) if w.lower() not in words]
-    bag = Counter(words)
+    words += [
+        w.lower() for w in _LATIN_OR_NUMBER.findall(unicodedata.normalize("NFKC", source)) if w.lower() not in words
+    ]
+    bag: dict[str, float] = dict(Counter(words))
     if gloss_weight:
         for word, weight in glosses(source, stems).items():
-            bag[word] += gloss_weight * weight
+            bag[word] = bag.get(word, 0.0) + gloss_weight * weight
     return bag
 
 
@@ -174,9 +187,11 @@ def _en_quote_events(sentence: str) -> list[tuple[int, bool]]:
         mark, at = match.group(), match.start()
         before = sentence[at - 1] if at else " "
         after = sentence[at + 1] if at + 1 < len(sentence) else " "
-        if mark in "“‘" or (mark != "’" and (before.isspace() or before in "([—–-") and (after.isalnum() or mark == '"')):
+        if mark in "“‘" or (
+            mark != "’" and (before.isspace() or before in "([—–-") and (after.isalnum() or mark == '"')
+        ):
             opening = True
-        elif mark in "”\"" or before in ".,!?;:…—–-" or (before.isalpha() and not after.isalnum() and open_quotes):
+        elif mark in '”"' or before in ".,!?;:…—–-" or (before.isalpha() and not after.isalnum() and open_quotes):
             opening = False
         else:
             continue  # an apostrophe
@@ -195,7 +210,7 @@ def _quotations(sentences: Sequence[str], events) -> tuple[np.ndarray, np.ndarra
     for sentence in sentences:
         found = events(sentence)
         inside, previous, speech = states[-1], 0, False
-        for at, opening in found + [(len(sentence), False)]:
+        for at, opening in [*found, (len(sentence), False)]:
             speech = speech or (inside and any(c.isalnum() for c in sentence[previous:at]))
             inside, previous = opening, at + 1
         states.append(found[-1][1] if found else states[-1])

@@ -16,7 +16,9 @@ from functools import lru_cache
 
 LONGEST_WORD = 4  # characters; longer entries are mostly idioms and names
 # Words of definitions that say nothing about the meaning.
-_FILLER = frozenset("to be a an the of or and for sb sth one one's something somebody etc used in on as with by from".split())
+_FILLER = frozenset(
+    "to be a an the of or and for sb sth one one's something somebody etc used in on as with by from".split()
+)
 _NOT_A_SENSE = ("variant of", "old variant", "CL:", "see ", "surname ", "abbr. for")
 _PARENTHESIS = re.compile(r"\([^)]*\)|\[[^]]*\]")
 

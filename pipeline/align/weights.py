@@ -30,14 +30,38 @@ class Weights:
 
 
 WITH_BRIDGE = Weights(
-    gloss_weight=0.0, bead_bonus=0.142, size_power=0.1, member_weight=0.5, length_power=0.6, balance_power=1.75,
-    extra_on_longer_side=0.052, extra_on_shorter_side=0.025, length_weight=0.023, length_spread=0.35,
-    quote_boundary=0.13, quote_presence=0.1, quote_count=0.04, skip_cost=0.4, skip_extend=0.1,
+    gloss_weight=0.0,
+    bead_bonus=0.142,
+    size_power=0.1,
+    member_weight=0.5,
+    length_power=0.6,
+    balance_power=1.75,
+    extra_on_longer_side=0.052,
+    extra_on_shorter_side=0.025,
+    length_weight=0.023,
+    length_spread=0.35,
+    quote_boundary=0.13,
+    quote_presence=0.1,
+    quote_count=0.04,
+    skip_cost=0.4,
+    skip_extend=0.1,
 )
 # Without a translation, dictionary glosses are the bridge. (With one, glosses
 # added nothing on the tuning texts: the translation already has the words.)
 WITHOUT_BRIDGE = Weights(
-    gloss_weight=1.8, bead_bonus=0.262, size_power=0.6, member_weight=0.9, length_power=0.2, balance_power=0.25,
-    extra_on_longer_side=0.0, extra_on_shorter_side=0.045, length_weight=0.023, length_spread=0.3,
-    quote_boundary=0.18, quote_presence=0.05, quote_count=0.02, skip_cost=0.2, skip_extend=0.15,
+    gloss_weight=1.8,
+    bead_bonus=0.262,
+    size_power=0.6,
+    member_weight=0.9,
+    length_power=0.2,
+    balance_power=0.25,
+    extra_on_longer_side=0.0,
+    extra_on_shorter_side=0.045,
+    length_weight=0.023,
+    length_spread=0.3,
+    quote_boundary=0.18,
+    quote_presence=0.05,
+    quote_count=0.02,
+    skip_cost=0.2,
+    skip_extend=0.15,
 )

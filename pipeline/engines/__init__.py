@@ -12,12 +12,24 @@ from __future__ import annotations
 
 import logging
 import re
-
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from ..errors import ZhenError
+from .base import Batch, Engine, Output, Request
+
+__all__ = [
+    "DEVICES",
+    "ENGINES",
+    "PRECISIONS",
+    "Batch",
+    "Engine",
+    "LazyEngine",
+    "Output",
+    "Request",
+    "choose_engine",
+    "resolve_precision",
+]
 
 if TYPE_CHECKING:
     from ..model import ModelInfo
@@ -26,39 +38,6 @@ log = logging.getLogger("pipeline.translate")
 
 ENGINES = ("ctranslate2", "transformers")
 PRECISIONS = ("auto", "float32", "float16", "bfloat16", "int8")
-
-
-@dataclass(frozen=True)
-class Request:
-    """How to decode one batch."""
-
-    beams: int
-    min_new_tokens: int
-    max_new_tokens: int
-    no_repeat_ngram_size: int = 0  # 0: off
-    repetition_penalty: float = 1.0  # 1: off
-
-
-@dataclass(frozen=True)
-class Output:
-    """One decoded sentence."""
-
-    ids: tuple[int, ...]  # output token ids, special tokens removed
-    logprob: float  # mean log-probability per output token, end of sentence included
-    finished: bool  # the model ended it, rather than the length limit
-
-
-Batch = tuple[list[list[int]], Request]
-
-
-class Engine(Protocol):
-    name: str  # "transformers" or "ctranslate2"
-    precision: str  # the weights' numeric type as run: "float32", "int8", ...
-    device: str
-
-    def generate(self, batches: Iterable[Batch]) -> Iterator[list[Output]]:
-        """Decode each batch of source ids (each ending in ``</s>``), in order."""
-        ...
 
 
 # What --device accepts.
@@ -144,12 +123,14 @@ class LazyEngine:
             if self.name == "transformers":
                 from .hf import TransformersEngine
 
-                self._engine = TransformersEngine.load(self._model.name, self._tokenizer, self.device, self.precision,
-                                                       self._threads)
+                self._engine = TransformersEngine.load(
+                    self._model.name, self._tokenizer, self.device, self.precision, self._threads
+                )
             else:
                 from .ct2 import CTranslate2Engine
 
-                self._engine = CTranslate2Engine.load(self._model, self._tokenizer, self.device, self.precision,
-                                                      self._threads)
+                self._engine = CTranslate2Engine.load(
+                    self._model, self._tokenizer, self.device, self.precision, self._threads
+                )
             log.info("loaded %s: %s engine, %s, %s", self._model.name, self.name, self.device, self.precision)
         return self._engine

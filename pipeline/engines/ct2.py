@@ -23,7 +23,7 @@ from pathlib import Path
 from ..errors import ZhenError
 from ..model import ModelInfo, fingerprint, incomplete
 from ..settings import conversions_dir
-from . import Batch, Output
+from .base import Batch, Output
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,7 @@ class CTranslate2Engine:
         self.precision = precision
 
     @classmethod
-    def load(cls, model: ModelInfo, tokenizer, device: str, precision: str,
-             threads: int | None) -> CTranslate2Engine:
+    def load(cls, model: ModelInfo, tokenizer, device: str, precision: str, threads: int | None) -> CTranslate2Engine:
         try:
             import ctranslate2
         except ImportError:
@@ -76,16 +75,20 @@ class CTranslate2Engine:
 
     def _submit(self, ids: list[list[int]], request):
         source = [self.tokenizer.convert_ids_to_tokens(row) for row in ids]
-        return source, request, self.translator.translate_batch(
+        return (
             source,
-            beam_size=request.beams,
-            min_decoding_length=request.min_new_tokens,
-            max_decoding_length=request.max_new_tokens,
-            no_repeat_ngram_size=request.no_repeat_ngram_size,
-            repetition_penalty=request.repetition_penalty,
-            return_scores=True,
-            return_end_token=True,
-            asynchronous=True,
+            request,
+            self.translator.translate_batch(
+                source,
+                beam_size=request.beams,
+                min_decoding_length=request.min_new_tokens,
+                max_decoding_length=request.max_new_tokens,
+                no_repeat_ngram_size=request.no_repeat_ngram_size,
+                repetition_penalty=request.repetition_penalty,
+                return_scores=True,
+                return_end_token=True,
+                asynchronous=True,
+            ),
         )
 
     def _collect(self, source: list[list[str]], request, results) -> list[Output]:
@@ -96,7 +99,7 @@ class CTranslate2Engine:
             raise ZhenError(f"CTranslate2 failed on {self.device}: {err}; try --engine transformers") from None
         hypotheses = [result.hypotheses[0] for result in results]
         finished = [bool(tokens) and tokens[-1] == eos for tokens in hypotheses]
-        outputs = [tokens[:-1] if done else tokens for tokens, done in zip(hypotheses, finished)]
+        outputs = [tokens[:-1] if done else tokens for tokens, done in zip(hypotheses, finished, strict=True)]
         # The decoder's score is the mean log-probability per token under the
         # distribution it searched (with length_penalty=1): the model's own,
         # except after a repetition penalty. Then score the outputs under the
@@ -105,7 +108,9 @@ class CTranslate2Engine:
         scores = [result.scores[0] for result in results]
         if request.repetition_penalty != 1 or request.no_repeat_ngram_size:
             scored = self.translator.score_batch(source, outputs)
-            scores = [_mean(s.log_probs if done else s.log_probs[:-1]) for s, done in zip(scored, finished)]
+            scores = [
+                _mean(s.log_probs if done else s.log_probs[:-1]) for s, done in zip(scored, finished, strict=True)
+            ]
         return [
             Output(tuple(self.tokenizer.convert_tokens_to_ids(tokens)), score, done)
             for tokens, score, done in zip(outputs, scores, finished, strict=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from ..model import load_weights
-from . import Batch, Output
+from .base import Batch, Output
 
 # Rescoring materialises (rows, length, vocabulary) logits; keep each chunk
 # under about this many floats (256 MB).
@@ -29,7 +29,8 @@ class TransformersEngine:
         # The model's own settings (start token, suppressed <pad>), without
         # the lengths and beams that each request sets.
         self.base_config = {
-            key: value for key, value in model.generation_config.to_diff_dict().items()
+            key: value
+            for key, value in model.generation_config.to_diff_dict().items()
             if key not in ("max_length", "min_length", "num_beams", "forced_eos_token_id", "transformers_version")
         }
 
