@@ -126,6 +126,7 @@ bench-translate:
 # reviewers' approved entries.
 clean:
 	rm -f $(OUT)/*.tmx $(OUT)/.*.tmp $(MODEL_STAMP)
+	find "$(OUT)" -maxdepth 1 -type f \( -name '*.en.*' -o -name 'en.*' \) ! -name '*.po' -delete 2>/dev/null || true
 	@ls $(OUT)/*.po >/dev/null 2>&1 && echo "kept $(OUT)/*.po: they may hold reviewed work; delete them by hand" || true
 
 help:

@@ -18,18 +18,32 @@ from .dates import DAY, format_utc
 
 
 @dataclass(frozen=True)
-class Document:
-    """A decoded input document.
+class Part:
+    """A translatable string of a document: a paragraph of plain text, a JSON
+    value, the text of an HTML block, an XLIFF source, a PO msgid. Its
+    placeholders and markup are in ``text`` as the file has them."""
 
-    ``text`` is the decoded text with line ends normalised to ``\\n`` and
-    control characters removed (see :func:`pipeline.textio.decode`); sentence
-    spans index into it.
+    text: str
+    line: int  # 1-based line of the file where it starts
+    key: str = ""  # where it is, in the format's own terms (a JSON path, an XLIFF id)
+    whole: bool = False  # one unit as it stands, not split into sentences (a PO entry)
+
+
+@dataclass(frozen=True)
+class Document:
+    """A decoded input document and its translatable parts.
+
+    ``text`` is the decoded text; for plain text its line ends are normalised
+    to ``\\n`` and control characters removed (see
+    :func:`pipeline.textio.decode`), and each non-blank line is a part.
     """
 
     path: str  # as given by the user, printable (textio.printable); used in PO references
     name: str  # output file stem: the file name without its last extension, as the system has it
     text: str
     encoding: str  # the encoding it was decoded from
+    kind: str = "txt"  # its format: txt, md, html, json, po, xliff
+    parts: tuple[Part, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)  # a long document has millions
@@ -40,7 +54,8 @@ class Sentence:
     start: int
     end: int
     line: int  # 1-based line of ``start``, for ``#:`` references
-    paragraph: int  # 0-based index of the paragraph (input line) it belongs to
+    paragraph: int  # 0-based index of the paragraph (input line), or of the document's part
+    key: str = ""  # the part's key, where the format has one
 
 
 @dataclass(frozen=True)
@@ -77,6 +92,7 @@ class Translation:
     looped: bool = False  # the output repeats itself even after a second try
     copied: bool = False  # nothing to translate (no Chinese): the source, normalised
     approval: Approval | None = None  # from the translation memory, not the model
+    repaired: tuple[str, ...] = ()  # placeholders or markup the model dropped or repeated, put back
 
 
 @dataclass(frozen=True, slots=True)  # a long document has millions

@@ -17,12 +17,14 @@ import polib
 
 from .data import Approval, Document, Pair, Provenance, Sentence, Translation, Unit
 from .errors import ZhenError
+from .formats import Source, read_source, translate_part, translated_name
+from .han import HAN
 from .memory import NO_MEMORY, Memory, match_key
 from .po import approved_entries, edited_drafts, machine_drafts, read_existing, write_po
 from .score import group_units, human_checks, pair_and_score
-from .segment import segment
+from .segment import segment_part
 from .settings import creation_time
-from .textio import check_writable, clean_segment, printable, read_document, remove_stale_temporaries
+from .textio import atomic_write, check_writable, clean_segment, printable, read_bytes, remove_stale_temporaries
 from .tmx import write_tmx
 from .translate import Translator
 
@@ -37,11 +39,13 @@ LONG_DOCUMENT = 10_000
 @dataclass(frozen=True)
 class Outputs:
     tmx: Path
-    po: Path
+    po: Path  # the review PO (for a PO input, the translated catalog itself)
+    document: Path  # the translated document, in its own format
 
 
 def output_paths(document: Document, out_dir: Path) -> Outputs:
-    return Outputs(out_dir / f"{document.name}.tmx", out_dir / f"{document.name}.po")
+    name = Path(document.path).name if document.kind != "stdin" else f"{document.name}.txt"
+    return Outputs(out_dir / f"{document.name}.tmx", out_dir / f"{document.name}.po", out_dir / translated_name(name))
 
 
 def run(
@@ -66,18 +70,19 @@ def run(
     """
     out_dir = Path(out_dir)
     created = creation_time()
-    documents = [read_document(path, encoding) for path in inputs]
+    sources = [read_source(path, read_bytes(path), encoding) for path in inputs]
+    documents = [source.document for source in sources]
     _check_distinct_names(documents, out_dir)
     _make_writable_dir(out_dir)
     reviews = {}
     for document in documents:
         outputs = output_paths(document, out_dir)
-        for path in (outputs.tmx, outputs.po):
+        for path in {outputs.tmx, outputs.po, outputs.document}:
             check_writable(path)
             remove_stale_temporaries(path)
         reviews[document.path] = Review.of(read_existing(outputs.po), outputs.po, memory)
     _learn(memory, [approval for review in reviews.values() for approval in review.approved])
-    plans = [plan_document(document, memory, reviews[document.path]) for document in documents]
+    plans = [plan_document(source, memory, reviews[source.document.path]) for source in sources]
     _announce_long(plans)
     translator = load_translator() if any(p.to_translate for p in plans) else None
     provenance = Provenance(model=translator.name if translator else "", created=created)
@@ -86,7 +91,7 @@ def run(
         before = Counter(translator.stats) if translator else Counter()
         pairs = translate_document(document_plan, translator, progress)
         stats = (Counter(translator.stats) - before) if translator else Counter()
-        written.append(write_outputs(document_plan.document, pairs, out_dir, provenance, memory, stats))
+        written.append(write_outputs(document_plan.source, pairs, out_dir, provenance, memory, stats))
     return written
 
 
@@ -108,24 +113,28 @@ class Review:
 class Plan:
     """A segmented document, and the approved translations it gets instead of the model's."""
 
-    document: Document
+    source: Source  # the document, and how to write it back translated
     sentences: list[Sentence]
     approvals: dict[str, Approval]  # by sentence text
     to_translate: list[str]  # the distinct sentences that need the model
 
+    @property
+    def document(self) -> Document:
+        return self.source.document
 
-def plan_document(document: Document, memory: Memory, review: Review = Review([], set())) -> Plan:
+
+def plan_document(source: Source, memory: Memory, review: Review = Review([], set())) -> Plan:
     """Segment ``document`` and look its sentences up in the memory. The
     document's own PO comes first: its approved entries stay (dated and
     attributed as the memory first recorded them), and an entry its reviewer
     is still working on is not overruled by an approval from elsewhere."""
-    sentences = segment(document.text, "zh")
+    sentences = [s for number, part in enumerate(source.document.parts) for s in segment_part(part, number)]
     distinct = list(dict.fromkeys(s.text for s in sentences))
     busy = {match_key(source) for source in review.in_progress}
     approvals = {text: a for text, a in memory.lookup(distinct).items() if match_key(text) not in busy}
     own = {match_key(a.source): memory.find(a.source, a.target) or a for a in review.approved}
     approvals.update((text, own[match_key(text)]) for text in distinct if match_key(text) in own)
-    return Plan(document, sentences, approvals, [text for text in distinct if text not in approvals])
+    return Plan(source, sentences, approvals, [text for text in distinct if text not in approvals])
 
 
 def translate_document(document_plan: Plan, translator: Translator | None, progress: bool | None = None) -> list[Pair]:
@@ -164,13 +173,15 @@ def _learn(memory: Memory, approvals: list[Approval]) -> None:
 
 
 def write_outputs(
-    document: Document,
+    source: Source,
     pairs: Sequence[Pair],
     out_dir: Path,
     provenance: Provenance,
     memory: Memory = NO_MEMORY,
     stats: Counter | None = None,
 ) -> Outputs:
+    """The PO, then the TMX and the translated document, both as the merged PO has it."""
+    document = source.document
     units = group_units(pairs, document.path)
     outputs = output_paths(document, out_dir)
     # The PO first: if a reviewed PO there cannot be read, nothing is written.
@@ -180,17 +191,31 @@ def write_outputs(
     po = write_po(units, outputs.po, provenance, document.path, memory.is_machine_draft)
     approvals = approved_entries(po, outputs.po)
     _learn(memory, approvals)
+    atomic_write(outputs.document, _translated_document(source, units, approvals))
     units = _as_in_po(units, po, approvals, memory)
     write_tmx(units, outputs.tmx, provenance)
     if not pairs:
         log.warning("%s: no text found; wrote empty outputs", document.path)
-    log.info(
-        "%s -> %s, %s",
-        _summary(document, pairs, units, stats or Counter()),
-        printable(str(outputs.tmx)),
-        printable(str(outputs.po)),
-    )
+    written = ", ".join(printable(str(path)) for path in dict.fromkeys((outputs.tmx, outputs.po, outputs.document)))
+    log.info("%s -> %s", _summary(document, pairs, units, stats or Counter()), written)
     return outputs
+
+
+def _translated_document(source: Source, units: Sequence[Unit], approvals: Sequence[Approval]) -> bytes:
+    """The document in its own format, each sentence as the PO has it: a
+    reviewer's approved translation, else the machine's draft; a sentence
+    with no Chinese exactly as it was."""
+    approved = {match_key(approval.source): approval.target for approval in approvals}
+    drafts = {match_key(unit.source): unit.target for unit in units}
+
+    def translation(sentence: str) -> str:
+        if not HAN.search(sentence):
+            return sentence
+        key = match_key(sentence)
+        return approved.get(key, drafts.get(key, sentence))
+
+    parts = source.document.parts
+    return source.render([translate_part(part.text, translation, part.whole) for part in parts])
 
 
 def _summary(document: Document, pairs: Sequence[Pair], units: Sequence[Unit], stats: Counter) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from .data import Pair, Sentence, Translation, Unit
 from .han import HAN, MACHINE_CHARS_PER_HANZI, expected_english_length
+from .protect import codes_of, without_codes
 
 # Below this mean log-probability per token the model itself was unsure
 # (an average token probability under e^-1 ≈ 37%); MT quality-estimation
@@ -37,7 +38,6 @@ _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+")
 # Placeholders software fills in at run time, which a translation must keep
 # verbatim: printf (%s, %1$d, %(name)s), Python/ICU/.NET braces ({0}, {name}),
 # shell/JS templates (${name}).
-_PLACEHOLDER = re.compile(r"%(?:\d+\$|\([A-Za-z_]\w*\))?[-+ #0]*\d*(?:\.\d+)?[sdifuxXeEgGcp@]|\$?\{[A-Za-z_0-9.]*\}")
 _WORD = re.compile(r"\w+")
 
 Check = tuple[float, str | None]  # (factor, warning)
@@ -137,15 +137,26 @@ def _numbers(found: list[str]) -> set[str]:
 
 
 def _placeholders_kept(source: str, translation: Translation) -> Check:
-    placeholders = Counter(_PLACEHOLDER.findall(source))
-    missing = sorted((placeholders - Counter(_PLACEHOLDER.findall(translation.text))).elements())
-    if not missing:
+    """Placeholders and markup (:mod:`pipeline.protect`): the same set in the
+    translation. The model's are put back where it drops them, and said."""
+    if translation.repaired:
+        put_back = " ".join(translation.repaired)
+        return 0.7, f"placeholders or markup the model dropped or repeated were put back: {put_back}; check their place"
+    codes, found = Counter(codes_of(source)), Counter(codes_of(translation.text))
+    missing, extra = sorted((codes - found).elements()), sorted((found - codes).elements())
+    if not missing and not extra:
         return 1.0, None
-    return 1 - 0.5 * len(missing) / placeholders.total(), f"placeholders missing: {' '.join(missing)}"
+    problems = []
+    if missing:
+        problems.append(f"missing: {' '.join(missing)}")
+    if extra:
+        problems.append(f"not in the source: {' '.join(extra)}")
+    share = min(1.0, (len(missing) + len(extra)) / max(1, codes.total()))
+    return 1 - 0.5 * share, f"placeholders {'; '.join(problems)}"
 
 
 def _latin_words_kept(source: str, translation: Translation) -> Check:
-    words = set(_LATIN_WORD.findall(_PLACEHOLDER.sub(" ", source)))  # placeholders are checked on their own
+    words = set(_LATIN_WORD.findall(without_codes(source)))  # placeholders and markup are checked on their own
     target = translation.text.lower()
     missing = sorted(w for w in words if w.lower() not in target)
     if not missing:

@@ -13,8 +13,13 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from .data import Sentence
+from .data import Part, Sentence
 from .han import QUOTE_CLOSERS, QUOTE_OPENERS, is_han
+from .protect import code_spans, icu_messages
+
+# What a placeholder or tag looks like to the segmenter: an ordinary
+# character (of the Private Use Area) that neither ends nor starts a sentence.
+_HIDDEN = "\ue000"
 
 LANGUAGES = ("zh", "en")
 
@@ -80,6 +85,67 @@ def segment(text: str, lang: str = "zh") -> list[Sentence]:
         for s, e in _sentence_spans(text, start, end, ends_sentence):
             sentences.append(Sentence(text[s:e], s, e, line, paragraph))
     return sentences
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the sentences of a document part are: spans of its own text,
+    never inside a placeholder or a tag, and the messages of each ICU
+    plural/select block, laid out on their own."""
+
+    sentences: tuple[tuple[int, int], ...]
+    blocks: tuple[tuple[int, int, tuple[tuple[int, int, Layout], ...]], ...]  # (start, end, messages)
+
+
+def layout(text: str, whole: bool = False, plural_message: bool = False) -> Layout:
+    """The sentences of ``text``, a part of a structured document (``whole``:
+    one sentence, as a PO entry is one unit). Codes are hidden from the
+    segmenter, so a sentence never ends inside ``<a href="x.html">``."""
+    codes = code_spans(text, plural_message)
+    sentences: tuple[tuple[int, int], ...]
+    if whole:
+        start, end = _trim(text, 0, len(text))
+        sentences = ((start, end),) if start < end else ()
+    else:
+        hidden = list(text)
+        for start, end in codes:
+            hidden[start:end] = _HIDDEN * (end - start)
+        sentences = tuple((s.start, s.end) for s in segment("".join(hidden)))
+    blocks = []
+    for start, end in codes:
+        messages = icu_messages(text, start, end)
+        if messages:
+            laid = tuple((s, e, _offset(layout(text[s:e], plural_message=plural), s)) for s, e, plural in messages)
+            blocks.append((start, end, laid))
+    return Layout(sentences, tuple(blocks))
+
+
+def _offset(inner: Layout, by: int) -> Layout:
+    """``inner``, laid out on a message that starts at ``by`` in its part."""
+    return Layout(
+        tuple((s + by, e + by) for s, e in inner.sentences),
+        tuple(
+            (s + by, e + by, tuple((ms + by, me + by, _offset(ml, by)) for ms, me, ml in m)) for s, e, m in inner.blocks
+        ),
+    )
+
+
+def all_spans(laid: Layout) -> list[tuple[int, int]]:
+    """Every sentence span, those of ICU messages included, in order."""
+    spans = list(laid.sentences)
+    for _, _, messages in laid.blocks:
+        for _, _, inner in messages:
+            spans += all_spans(inner)
+    return sorted(spans)
+
+
+def segment_part(part: Part, paragraph: int) -> list[Sentence]:
+    """The sentences of a document part, each with the line it starts on."""
+    laid = layout(part.text, whole=part.whole)
+    return [
+        Sentence(part.text[s:e], s, e, part.line + part.text.count("\n", 0, s), paragraph, part.key)
+        for s, e in all_spans(laid)
+    ]
 
 
 def segment_lines(text: str) -> list[Sentence]:

@@ -64,6 +64,17 @@ def normalize_text(text: str) -> str:
     return remove_control_chars(_LINE_BREAKS.sub("\n", text.removeprefix("\ufeff")))
 
 
+def read_bytes(path: str | Path) -> bytes:
+    """A document's bytes (``-``: standard input), refusing one too large to hold."""
+    if str(path) == "-":
+        return _at_most(sys.stdin.buffer, "stdin")
+    try:
+        with Path(path).open("rb") as file:
+            return _at_most(file, str(path))
+    except OSError as err:
+        raise ZhenError(f"cannot read {path}: {err.strerror or err}") from None
+
+
 def read_document(path: str | Path, encoding: str | None = None) -> Document:
     """Read and decode a plain-text document (see :func:`decode`); ``-`` is stdin."""
     if str(path) == "-":
@@ -92,7 +103,14 @@ def _at_most(file, name: str) -> bytes:
 
 
 def decode(data: bytes, encoding: str | None = None, source: str = "input") -> tuple[str, str]:
-    """Decode ``data`` and return ``(normalised text, encoding used)``.
+    """Decode ``data`` and return ``(normalised text, encoding used)`` (see :func:`decode_raw`)."""
+    text, used = decode_raw(data, encoding, source)
+    return normalize_text(text), used
+
+
+def decode_raw(data: bytes, encoding: str | None = None, source: str = "input") -> tuple[str, str]:
+    """Decode ``data`` and return ``(text, encoding used)``, the text exactly
+    as the bytes say (line ends and all: structured formats keep them).
 
     With ``encoding`` the bytes must decode strictly in it. Otherwise: a BOM
     decides; then mostly-ASCII UTF-16 without BOM (NULs in every other byte);
@@ -100,13 +118,13 @@ def decode(data: bytes, encoding: str | None = None, source: str = "input") -> t
     as everyday Chinese. Anything else is an error, never mojibake.
     """
     if encoding:
-        return normalize_text(_decode_strict(data, encoding, source)), encoding
+        return _decode_strict(data, encoding, source), encoding
     for bom, codec in _BOMS:
         if data.startswith(bom):
-            return normalize_text(_decode_strict(data, codec, source)), codec
+            return _decode_strict(data, codec, source), codec
     for codec in _ascii_utf16_guess(data):  # valid UTF-8 too, so it goes first
         try:
-            return normalize_text(data.decode(codec)), codec
+            return data.decode(codec), codec
         except UnicodeDecodeError:
             pass
     try:
@@ -117,7 +135,7 @@ def decode(data: bytes, encoding: str | None = None, source: str = "input") -> t
     # file that is mostly control bytes (zeros, say) is not text.
     if _control_share(text) > 0.1:
         raise ZhenError(f"{source} looks like a binary file, not plain text")
-    return normalize_text(text), "utf-8"
+    return text, "utf-8"
 
 
 def _decode_strict(data: bytes, encoding: str, source: str) -> str:
@@ -170,7 +188,7 @@ def _decode_chinese(data: bytes, source: str, utf8_error: str) -> tuple[str, str
         scored.append((_everyday_share(text), codec, text))
     share, codec, text = max(scored, key=lambda s: s[0], default=(0.0, "", ""))  # ties: first listed
     if share >= 0.9:
-        return normalize_text(text), codec
+        return text, codec
     if b"\x00" in data[:8192] or _control_share(data) > 0.01:
         raise ZhenError(f"{source} looks like a binary file, not plain text")
     if not scored:

@@ -33,6 +33,7 @@ from .engines import Engine, LazyEngine, Output, Request, choose_engine
 from .errors import ZhenError
 from .model import ModelInfo, open_model
 from .prepare import copied, prepare_source, split_to_fit
+from .protect import Masked, mask, restore
 from .settings import cache_path, model_name
 
 log = logging.getLogger(__name__)
@@ -147,10 +148,10 @@ class Translator:
         ``progress=None`` shows a bar only on a terminal.
         """
         plans = [self._plan(s) for s in sentences]
-        pieces = list(dict.fromkeys(p for plan in plans if isinstance(plan, list) for p in plan))
+        pieces = list(dict.fromkeys(p for plan in plans if isinstance(plan, _Pieces) for p in plan.pieces))
         outputs = self._outputs(pieces, progress)
-        for plan in {tuple(plan) for plan in plans if isinstance(plan, list)}:
-            self.stats["translated" if any(p in self._decoded for p in plan) else "cached"] += 1
+        for plan in {plan for plan in plans if isinstance(plan, _Pieces)}:
+            self.stats["translated" if any(p in self._decoded for p in plan.pieces) else "cached"] += 1
         return [plan if isinstance(plan, Translation) else self._join(plan, outputs) for plan in plans]
 
     def fits(self, text: str) -> bool:
@@ -161,10 +162,16 @@ class Translator:
         # verbose=False: no warning for inputs over the limit; we split those.
         return tuple(self.tokenizer(prepare_source(text), verbose=False)["input_ids"])
 
-    def _plan(self, sentence: str) -> Translation | list[str]:
-        """A copied translation, or the pieces the model must translate."""
+    def _plan(self, sentence: str) -> Translation | _Pieces:
+        """A copied translation, or the pieces the model must translate, its
+        placeholders and markup masked (:mod:`pipeline.protect`)."""
         text = sentence.strip()
-        return copied(text) or split_to_fit(text, self.fits, self._token_starts)
+        if copy := copied(text):
+            return copy
+        masked = mask(text)
+        if not masked.text:  # codes only: nothing for the model
+            return Translation(text, copied=True)
+        return _Pieces(masked, tuple(split_to_fit(masked.text, self.fits, self._token_starts)))
 
     def _token_starts(self, text: str) -> list[int]:
         """Where the model's source tokens start in ``text`` (none if unsure)."""
@@ -268,17 +275,28 @@ class Translator:
     def _decode(self, output: Output) -> str:
         return " ".join(self.tokenizer.decode(output.ids, skip_special_tokens=True).split())
 
-    def _join(self, pieces: list[str], outputs: dict[str, Output]) -> Translation:
+    def _join(self, plan: _Pieces, outputs: dict[str, Output]) -> Translation:
+        pieces = plan.pieces
         parts = [outputs[p] for p in pieces]
         texts = [self._decode(out) for out in parts]
         lengths = [max(1, len(out.ids) + out.finished) for out in parts]
+        text, repaired = restore(" ".join(t for t in texts if t), plan.masked)
         return Translation(
-            text=" ".join(t for t in texts if t),
+            text=text,
+            repaired=repaired,
             pieces=max(1, len(parts)),
             truncated=any(not out.finished for out in parts),
             logprob=round(sum(out.logprob * n for out, n in zip(parts, lengths, strict=True)) / sum(lengths), 4),
             looped=any(self._loops(p, out) for p, out in zip(pieces, parts, strict=True)),
         )
+
+
+@dataclass(frozen=True)
+class _Pieces:
+    """What the model must translate of a sentence: its masked text, in pieces that fit."""
+
+    masked: Masked
+    pieces: tuple[str, ...]
 
 
 def _round_up(tokens: float) -> int:

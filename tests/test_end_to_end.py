@@ -13,6 +13,7 @@ import pytest
 from conftest import ROOT, SAMPLE, TMX_DTD, omegat_translate, require_tool, run_cli
 from lxml import etree
 
+from pipeline.han import HAN
 from pipeline.segment import segment
 from pipeline.translate import DecodingOptions, Translator
 
@@ -39,12 +40,27 @@ def tmx_units(path):
 def test_run_writes_both_files_named_after_the_document(sample_run):
     out, result = sample_run
     assert sorted(p.name for p in out.iterdir()) == [
+        "xiaomi-ecosystem-interview.en.txt",
         "xiaomi-ecosystem-interview.zh.po",
         "xiaomi-ecosystem-interview.zh.tmx",
     ]
     log = result.stderr.decode()
     assert f"{len(SAMPLE_SENTENCES)} sentences, {len(UNIQUE_SENTENCES)} unique" in log
     assert "Traceback" not in log
+
+
+def test_the_translated_text_has_each_line_translated_in_place(sample_run):
+    out, _ = sample_run
+    source = SAMPLE.read_text(encoding="utf-8").split("\n")
+    translated = (out / "xiaomi-ecosystem-interview.en.txt").read_text(encoding="utf-8").split("\n")
+    assert len(translated) == len(source)
+    po = {e.msgid: e.msgstr for e in polib.pofile(str(out / "xiaomi-ecosystem-interview.zh.po"))}
+    for line, english in zip(source, translated, strict=True):
+        sentences = [s.text for s in segment(line)]
+        if not any(HAN.search(s) for s in sentences):
+            assert english == line  # nothing to translate: kept as it was
+        else:
+            assert english.strip() == " ".join(po[s] if HAN.search(s) else s for s in sentences)
 
 
 def test_tmx_validates_and_holds_each_unique_sentence_once(sample_run):
@@ -272,7 +288,7 @@ def test_make_builds_incrementally(tiny_model, tmp_path):
     def outputs():
         return sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith("."))
 
-    assert outputs() == ["a.zh.po", "a.zh.tmx", "b.po", "b.tmx"]
+    assert outputs() == ["a.en.txt", "a.zh.po", "a.zh.tmx", "b.en.txt", "b.po", "b.tmx"]
     assert make_run()[0] == []  # nothing changed, nothing redone
     os.utime(tmp_path / "corpus" / "b.txt")  # b changed: only b is redone
     assert make_run()[0] == ["corpus/b.txt"]
