@@ -54,19 +54,28 @@ def write_po(
     provenance: Provenance,
     source_path: str,
     is_machine_draft: MachineDraftTest = lambda msgid, msgstr: False,
+    catalog: polib.POFile | None = None,
+    own_comments: dict[tuple, str] | None = None,
 ) -> polib.POFile:
     """Write ``units`` to ``path`` atomically, merged with the reviewer's file
-    there; return what was written.
+    there; return what was written. ``catalog``: write that (a translated
+    gettext catalog, whose entries are the units) instead of a PO of the
+    units; its ``own_comments`` (``#.``, by entry) stay first whatever zhen says.
 
     ``is_machine_draft`` tells the drafts zhen wrote from a reviewer's edits
     (the translation memory records them: :func:`machine_drafts`). The file
     is read again just before it is replaced, so an edit saved while the
     model was translating is merged too.
     """
-    po = po_file(units, provenance, source_path, Path(path))
+    po = catalog if catalog is not None else po_file(units, provenance, source_path, Path(path))
+    own = own_comments or {}
     previous = read_existing(Path(path))
     if previous is not None:
         keep_reviewed(po, previous, is_machine_draft)
+    for entry in po:  # a catalog's own comments come first, whatever zhen says
+        mine = own.get(_identity(entry), "")
+        if mine and not entry.comment.startswith(mine):
+            entry.comment = f"{mine}\n{entry.comment}" if entry.comment else mine
     atomic_write(path, str(po).encode("utf-8"))
     return po
 
@@ -112,7 +121,7 @@ def po_file(units: Sequence[Unit], provenance: Provenance, source_path: str, pat
                 msgid=clean_segment(unit.source),
                 msgstr=clean_segment(unit.target),
                 flags=["fuzzy"] if _draft(unit) else [],
-                comment=_comment(unit, provenance, path),
+                comment=entry_comment(unit, provenance, path),
                 occurrences=[(_reference_path(path), str(line)) for path, line in unit.locations],
             )
         )
@@ -145,11 +154,14 @@ def keep_reviewed(po: polib.POFile, previous: polib.POFile, is_machine_draft=lam
             continue
         entry.tcomment = old.tcomment
         if _approved(old):
-            if entry.fuzzy or entry.msgstr != old.msgstr:  # else the memory's note says where it was approved
+            if entry.fuzzy or _translations(entry) != _translations(old):  # else the memory's note says where
                 checks = [f"Check: {warning}" for warning in human_checks(old.msgid, old.msgstr)]
                 entry.comment = "\n".join(["Approved in this file (a reviewed translation, kept across runs)", *checks])
-            entry.msgstr = old.msgstr
+            entry.msgstr, entry.msgstr_plural = old.msgstr, dict(old.msgstr_plural)
             entry.flags = list(old.flags)
+        elif old.msgid_plural and _translations(old) != _translations(entry) and _by_a_person(old, is_machine_draft):
+            entry.msgstr_plural = dict(old.msgstr_plural)  # a reviewer's unfinished plural forms
+            entry.flags = list(dict.fromkeys(["fuzzy", *old.flags]))
         elif old.msgstr != entry.msgstr and _by_a_person(old, is_machine_draft):
             # The checks are of the edit shown, not of the machine's suggestion beside it.
             origin = entry.comment.split("\n")[0]
@@ -164,7 +176,7 @@ def keep_reviewed(po: polib.POFile, previous: polib.POFile, is_machine_draft=lam
     for old in vanished:
         old.obsolete = True
         po.append(old)
-    ours = {field: po.metadata[field] for field in _GENERATED_FIELDS}
+    ours = {field: po.metadata[field] for field in _GENERATED_FIELDS if field in po.metadata}
     po.metadata = {**po.metadata, **previous.metadata, **ours}
     po.header = previous.header or po.header
 
@@ -234,9 +246,11 @@ def _bigrams(text: str) -> set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
-def approved_entries(po: polib.POFile, path: str | Path) -> list[Approval]:
+def approved_entries(po: polib.POFile, path: str | Path, contexts: bool = False) -> list[Approval]:
     """The translations a reviewer approved in ``po`` (obsolete ones too: approved
-    work is never thrown away), dated by the file's PO-Revision-Date."""
+    work is never thrown away), dated by the file's PO-Revision-Date. Plural
+    forms are not sentences the memory can hold; nor, but in a gettext
+    catalog (``contexts``), entries with a context zhen never writes."""
     when = _revision_date(po, Path(path))
     translator = po.metadata.get("Last-Translator", "")
     if translator.startswith(f"{TOOL} "):  # our own placeholder: nobody has saved the file yet
@@ -244,7 +258,10 @@ def approved_entries(po: polib.POFile, path: str | Path) -> list[Approval]:
     return [
         Approval(entry.msgid, clean_segment(entry.msgstr), printable(str(path)), when, clean_segment(translator))
         for entry in _one_per_entry(po)
-        if _approved(entry) and entry.msgctxt is None and clean_segment(entry.msgid)
+        if _approved(entry)
+        and not entry.msgid_plural
+        and (contexts or entry.msgctxt is None)
+        and clean_segment(entry.msgid)
     ]
 
 
@@ -296,11 +313,22 @@ def _one_per_entry(entries: polib.POFile) -> list[polib.POEntry]:
 def _by_a_person(entry: polib.POEntry, is_machine_draft: MachineDraftTest) -> bool:
     """Did a person write the entry's translation (approved or not)? Unless
     the memory knows it as zhen's draft, a translation is taken for theirs."""
+    if entry.msgid_plural:
+        forms = [(entry.msgid, entry.msgstr_plural.get(0, "")), (entry.msgid_plural, entry.msgstr_plural.get(1, ""))]
+        return any(text for _, text in forms) and not all(is_machine_draft(s, t) for s, t in forms if t)
     return bool(entry.msgstr) and not is_machine_draft(entry.msgid, entry.msgstr)
 
 
+def _translations(entry: polib.POEntry) -> tuple:
+    return entry.msgstr, tuple(sorted(entry.msgstr_plural.items()))
+
+
 def _approved(entry: polib.POEntry) -> bool:
-    return bool(entry.msgstr) and not entry.fuzzy and not entry.msgid_plural
+    if entry.fuzzy:
+        return False
+    if entry.msgid_plural:
+        return bool(entry.msgstr_plural) and all(entry.msgstr_plural.values())
+    return bool(entry.msgstr)
 
 
 def read_po(path: str | Path) -> polib.POFile:
@@ -391,7 +419,7 @@ def _draft(unit: Unit) -> bool:
     return not unit.aligned or bool(unit.warnings)
 
 
-def _comment(unit: Unit, provenance: Provenance, path: Path | None) -> str:
+def entry_comment(unit: Unit, provenance: Provenance, path: Path | None) -> str:
     if unit.approval is not None and path is not None and _same_file(unit.approval.origin, path):
         lines = [f"Approved in this file{unit.approval.by()} on {unit.approval.day()}"]
     elif unit.approval is not None:

@@ -3,7 +3,7 @@
 Software strings and documents carry codes the model must not touch:
 printf (``%s``, ``%1$d``, ``%(name)s``), braces (``{0}``, ``{name}``,
 ``{0:N2}``), ``{{name}}``, ``${name}``, HTML/XML tags and entities,
-Markdown inline code and link targets, ICU plural/select blocks. Before
+Markdown inline code, link targets and emphasis, ICU plural/select blocks. Before
 the model, each code is replaced by a numbered token (``[1]``, ``[2]``: the
 model copies numbers); codes at the edges of a sentence are set aside and
 never shown to it. After, each token becomes its code again. A code the
@@ -26,6 +26,9 @@ _CODE = re.compile(
     "|".join(
         (
             r"<!--.*?-->",  # an HTML/XML comment
+            # An element whose content is not text to translate: code, or marked translate="no".
+            r"<(code|kbd|samp|var|script|style|pre)\b[^<>]*>.*?</\1\s*>",
+            r"<([A-Za-z][\w:.-]*)\b[^<>]*\btranslate\s*=\s*[\"']?no\b[^<>]*>.*?</\2\s*>",
             r"</?[A-Za-z][\w:.-]*(?:\s+[^<>]*?)?/?>",  # an HTML/XML tag
             r"&(?:[A-Za-z][A-Za-z0-9]*|#\d+|#[xX][0-9A-Fa-f]+);",  # an entity
             r"%(?:\d+\$|\([A-Za-z_]\w*\))?[-+#0]*(?:\d+|\*)?(?:\.\d+)?(?:hh|ll|[hlLqjzt])?[diouxXeEfFgGaAcspn@]",
@@ -37,6 +40,7 @@ _CODE = re.compile(
             r"\]\([^()\s]*(?:\([^()\s]*\)[^()\s]*)*(?:\s+\"[^\"]*\")?\)",  # the ](target "title") of a Markdown link
             r"!?\[(?=[^\[\]\n]*\]\()",  # the [ or ![ that opens a Markdown link or image
             r"\[\d+\]",  # a numbered reference, which is also what the model sees of a code
+            r"\*{1,3}|~~",  # Markdown emphasis
         )
     ),
     re.DOTALL,

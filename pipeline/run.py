@@ -17,10 +17,11 @@ import polib
 
 from .data import Approval, Document, Pair, Provenance, Sentence, Translation, Unit
 from .errors import ZhenError
-from .formats import Source, read_source, translate_part, translated_name
+from .formats import Source, Translated, read_source, translate_part, translated_name
+from .formats.catalog import own_comments
 from .han import HAN
 from .memory import NO_MEMORY, Memory, match_key
-from .po import approved_entries, edited_drafts, machine_drafts, read_existing, write_po
+from .po import approved_entries, edited_drafts, entry_comment, machine_drafts, read_existing, write_po
 from .score import group_units, human_checks, pair_and_score
 from .segment import segment_part
 from .settings import creation_time
@@ -44,8 +45,9 @@ class Outputs:
 
 
 def output_paths(document: Document, out_dir: Path) -> Outputs:
-    name = Path(document.path).name if document.kind != "stdin" else f"{document.name}.txt"
-    return Outputs(out_dir / f"{document.name}.tmx", out_dir / f"{document.name}.po", out_dir / translated_name(name))
+    po = out_dir / f"{document.name}.po"
+    translated = po if document.kind == "po" else out_dir / translated_name(Path(document.path).name)
+    return Outputs(out_dir / f"{document.name}.tmx", po, translated)
 
 
 def run(
@@ -188,10 +190,13 @@ def write_outputs(
     # An approval saved while the model was translating is in the merged PO:
     # the memory learns it, and the TMX says it too.
     memory.remember_drafts(machine_drafts(units))
-    po = write_po(units, outputs.po, provenance, document.path, memory.is_machine_draft)
-    approvals = approved_entries(po, outputs.po)
+    catalog = _translated_catalog(source, units, provenance, outputs.po) if document.kind == "po" else None
+    own = own_comments(document) if catalog is not None else None
+    po = write_po(units, outputs.po, provenance, document.path, memory.is_machine_draft, catalog, own)
+    approvals = approved_entries(po, outputs.po, contexts=catalog is not None)
     _learn(memory, approvals)
-    atomic_write(outputs.document, _translated_document(source, units, approvals))
+    if catalog is None:  # a catalog's translation is the PO just written
+        atomic_write(outputs.document, _translated_document(source, units, approvals))
     units = _as_in_po(units, po, approvals, memory)
     write_tmx(units, outputs.tmx, provenance)
     if not pairs:
@@ -201,26 +206,52 @@ def write_outputs(
     return outputs
 
 
+def _translated_catalog(source: Source, units: Sequence[Unit], provenance: Provenance, path: Path) -> polib.POFile:
+    """A gettext catalog translated: each entry's units, approved where the
+    memory had a person's translation, with zhen's comment."""
+    by_source = {match_key(unit.source): unit for unit in units}
+    translated = []
+    for part in source.document.parts:
+        unit = by_source.get(match_key(part.text.strip()))
+        if unit is None:  # nothing to translate in it
+            translated.append(Translated(part.text, approved=True))
+            continue
+        text = translate_part(part.text, _always(unit.target), whole=True)
+        translated.append(Translated(text, unit.approval is not None, entry_comment(unit, provenance, path)))
+    return polib.pofile(source.render(translated).decode("utf-8"), wrapwidth=0)
+
+
+def _always(translation: str) -> Callable[[str], str]:
+    """A part's one translation, whatever its sentence (a catalog entry is translated whole)."""
+    return lambda _: translation
+
+
 def _translated_document(source: Source, units: Sequence[Unit], approvals: Sequence[Approval]) -> bytes:
     """The document in its own format, each sentence as the PO has it: a
     reviewer's approved translation, else the machine's draft; a sentence
     with no Chinese exactly as it was."""
     approved = {match_key(approval.source): approval.target for approval in approvals}
     drafts = {match_key(unit.source): unit.target for unit in units}
+    used_drafts: list[bool] = []
 
     def translation(sentence: str) -> str:
         if not HAN.search(sentence):
             return sentence
         key = match_key(sentence)
+        used_drafts.append(key not in approved)
         return approved.get(key, drafts.get(key, sentence))
 
-    parts = source.document.parts
-    return source.render([translate_part(part.text, translation, part.whole) for part in parts])
+    translated = []
+    for part in source.document.parts:
+        used_drafts.clear()
+        text = translate_part(part.text, translation, part.whole)
+        translated.append(Translated(text, approved=not any(used_drafts)))
+    return source.render(translated)
 
 
 def _summary(document: Document, pairs: Sequence[Pair], units: Sequence[Unit], stats: Counter) -> str:
     """The document's one line in the log: what was found, and where its translations came from."""
-    decoded = "" if document.encoding.startswith("utf-8") else f" (decoded as {document.encoding})"
+    decoded = "" if document.encoding.lower().startswith("utf-8") else f" (decoded as {document.encoding})"
     sources = [
         f"{count} {what}"
         for count, what in (

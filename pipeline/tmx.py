@@ -11,6 +11,7 @@ DTD from disk and fail.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -21,6 +22,7 @@ from lxml import etree
 from . import TOOL, __version__, dates
 from .data import Approval, Provenance, Unit
 from .dates import format_utc
+from .protect import code_spans
 from .textio import atomic_write, clean_segment, printable
 
 SOURCE_LANG = "zh-CN"
@@ -109,14 +111,72 @@ def _prop(parent: etree._Element, kind: str, value: str) -> None:
 
 def _tuv(tu: etree._Element, lang: str, text: str) -> None:
     tuv = etree.SubElement(tu, "tuv", {_XML_LANG: lang})
-    etree.SubElement(tuv, "seg").text = clean_segment(text)
+    _segment(etree.SubElement(tuv, "seg"), clean_segment(text))
+
+
+def _segment(seg: etree._Element, text: str) -> None:
+    """``text`` as a TMX segment: its placeholders and markup (:mod:`pipeline.protect`)
+    as inline elements holding the original code: a tag and its closing tag
+    as ``<bpt>``/``<ept>``, a tag whose partner is in another sentence as
+    ``<it>``, anything else as ``<ph>``. CAT tools show them as tags and
+    never let a translator edit them."""
+    codes = [(start, end, text[start:end]) for start, end in code_spans(text)]
+    pairs = _paired(codes)
+    last: etree._Element | None = None
+    at, number = 0, 0
+    for index, (start, end, code) in enumerate(codes):
+        if last is None:
+            seg.text = text[at:start]
+        else:
+            last.tail = text[at:start]
+        if index in pairs:
+            partner = pairs[index]
+            if partner > index:
+                number += 1
+                pairs[partner] = -number  # the ept finds its bpt's number here
+                last = etree.SubElement(seg, "bpt", i=str(number))
+            else:
+                last = etree.SubElement(seg, "ept", i=str(-pairs[index]))
+        elif _TAG_NAME.match(code):
+            last = etree.SubElement(seg, "it", pos="end" if code.startswith("</") else "begin")
+        else:
+            last = etree.SubElement(seg, "ph")
+        last.text = code
+        at = end
+    if last is None:
+        seg.text = text
+    else:
+        last.tail = text[at:]
+
+
+_TAG_NAME = re.compile(r"</?([A-Za-z][\w:.-]*)[\s>]")
+
+
+def _paired(codes: list[tuple[int, int, str]]) -> dict[int, int]:
+    """Which opening tag (by index in ``codes``) closes with which closing tag, both ways."""
+    pairs: dict[int, int] = {}
+    open_tags: list[tuple[str, int]] = []
+    for index, (_, _, code) in enumerate(codes):
+        name = _TAG_NAME.match(code)
+        if not name or code.endswith("/>"):
+            continue
+        if code.startswith("</"):
+            for depth in range(len(open_tags) - 1, -1, -1):
+                if open_tags[depth][0] == name.group(1):
+                    opening = open_tags[depth][1]
+                    pairs[opening], pairs[index] = index, opening
+                    del open_tags[depth:]
+                    break
+        else:
+            open_tags.append((name.group(1), index))
+    return pairs
 
 
 # ---------------------------------------------------------------- reading
 
 # Review states (Trados's x-ConfirmationLevel) that are not a person's approval.
 _NOT_APPROVED = {"draft", "rejectedtranslation", "rejectedsignoff", "nottranslated"}
-# Inline codes: their content is the original format's markup, not text.
+# Inline codes: their content is the original format's markup, read back as it was.
 _CODES = {"bpt", "ept", "ph", "it", "ut"}
 
 
@@ -236,12 +296,13 @@ def _marked_approved(tu: etree._Element) -> bool:
 
 
 def _text(seg: etree._Element) -> str:
-    """A segment's text without its inline codes (``<bpt>``, ``<ph>``...);
-    ``<hi>`` keeps its text, a ``<sub>`` flow inside a code is dropped."""
+    """A segment's text with its inline codes (``<bpt>``, ``<ph>``...) as the
+    original markup they hold (``<b>``, ``%s``), as zhen writes them; ``<hi>``
+    keeps its text, a ``<sub>`` flow inside a code is dropped."""
     parts = [seg.text or ""]
     for child in seg:
-        if isinstance(child.tag, str) and etree.QName(child).localname not in _CODES:
-            parts.append(_text(child))
+        if isinstance(child.tag, str):
+            parts.append(child.text or "" if etree.QName(child).localname in _CODES else _text(child))
         parts.append(child.tail or "")
     return "".join(parts)
 

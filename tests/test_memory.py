@@ -125,14 +125,15 @@ def test_other_languages_drafts_and_empty_units_are_skipped_and_counted(tmp_path
     assert (found.other_languages, found.drafts, found.empty) == (2, 2, 1)
 
 
-def test_dates_translators_and_inline_codes(tmp_path):
+def test_dates_translators_and_inline_codes_read_as_their_markup(tmp_path):
     body = tu(
         zh='点击<bpt i="1">&lt;b&gt;</bpt>保存<ept i="1">&lt;/b&gt;</ept>。',
         en='Click <bpt i="1">&lt;b&gt;</bpt>Save<ept i="1">&lt;/b&gt;</ept>, <hi>now</hi><ph>&lt;br/&gt;</ph>.',
         attrs='changedate="20261124T090000Z" changeid="li.wei"',
     )
     [found] = read_tmx(tmx(tmp_path, body)).units()
-    assert (found.source, found.target) == ("点击保存。", "Click Save, now.")
+    # Inline codes read back as the markup they hold, as zhen writes them; <hi> is text.
+    assert (found.source, found.target) == ("点击<b>保存</b>。", "Click <b>Save</b>, now<br/>.")
     assert (found.approved, found.translator) == (TUESDAY, "li.wei")
     [undated] = read_tmx(tmx(tmp_path, tu())).units()
     assert undated.approved == datetime(2026, 1, 1, tzinfo=timezone.utc)  # the header's date

@@ -321,7 +321,9 @@ def test_an_edited_sentence_is_offered_its_old_reviewed_translation(tiny_model, 
 def tmx_unit(path, source):
     """The <tu> of ``source`` in a TMX."""
     return next(
-        tu for tu in etree.parse(str(path)).getroot().iterfind("body/tu") if tu.findtext("tuv[1]/seg") == source
+        tu
+        for tu in etree.parse(str(path)).getroot().iterfind("body/tu")
+        if "".join(tu.find("tuv[1]/seg").itertext()) == source  # placeholders are inline codes holding them
     )
 
 

@@ -19,12 +19,23 @@ import re
 from pathlib import Path
 
 from ..errors import ZhenError
-from . import i18n_json, text
-from .base import Source, translate_part
+from . import catalog, html, i18n_json, markdown, text, xliff
+from .base import Source, Translated, translate_part
 
-__all__ = ["FORMATS", "Source", "read_source", "translate_part", "translated_name"]
+__all__ = ["FORMATS", "Source", "Translated", "read_source", "translate_part", "translated_name"]
 
-FORMATS = {".txt": text, ".json": i18n_json}
+FORMATS = {
+    ".txt": text,
+    ".md": markdown,
+    ".markdown": markdown,
+    ".html": html,
+    ".htm": html,
+    ".json": i18n_json,
+    ".po": catalog,
+    ".pot": catalog,
+    ".xlf": xliff,
+    ".xliff": xliff,
+}
 # A Chinese language tag at the end of a file name: README.zh-CN, messages_zh, zh-Hans.
 _CHINESE_TAG = re.compile(r"(^|[._-])zh(?:[-_](?:CN|TW|HK|SG|MO|Hans|Hant)(?:[-_](?:CN|TW|HK))?)?$", re.IGNORECASE)
 

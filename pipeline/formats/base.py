@@ -4,7 +4,7 @@ with each part's translation in its place.
 A format module has one function, ``read(path, data, encoding)``, which
 returns a :class:`Source`: the :class:`~pipeline.data.Document` with its
 translatable parts, and ``render``, which gives the document's bytes with a
-translation for each part (in the order of ``document.parts``). Everything
+:class:`Translated` for each part (in the order of ``document.parts``). Everything
 that is not a part is written back byte for byte.
 """
 
@@ -21,9 +21,18 @@ Translate = Callable[[str], str]
 
 
 @dataclass(frozen=True)
+class Translated:
+    """A part's translation, and whether a person approved every sentence of it."""
+
+    text: str
+    approved: bool = False
+    comment: str = ""  # what zhen says of it (a gettext catalog shows it)
+
+
+@dataclass(frozen=True)
 class Source:
     document: Document
-    render: Callable[[Sequence[str]], bytes]  # the translated document, given each part's translation
+    render: Callable[[Sequence[Translated]], bytes]  # the translated document, given each part's translation
 
 
 def translate_part(text: str, translate: Translate, whole: bool = False) -> str:

@@ -18,7 +18,7 @@ from ..data import Document, Part
 from ..errors import ZhenError
 from ..han import HAN
 from ..textio import decode_raw, printable
-from .base import Source
+from .base import Source, Translated
 
 
 def read(path: Path, data: bytes, encoding: str | None = None) -> Source:
@@ -35,7 +35,8 @@ def read(path: Path, data: bytes, encoding: str | None = None) -> Source:
     document = Document(printable(path.as_posix()), path.stem, text, used, "json", parts)
     escape_non_ascii = body.isascii() and "\\u" in body  # the file writes non-ASCII as \\uXXXX
 
-    def render(translations: Sequence[str]) -> bytes:
+    def render(translated: Sequence[Translated]) -> bytes:
+        translations = [t.text for t in translated]
         out, at = [], 0
         for (start, end, _, _), translation in zip(chinese, translations, strict=True):
             out += [text[at:start], json.dumps(translation, ensure_ascii=escape_non_ascii)]

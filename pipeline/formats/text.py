@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..data import Document, Part
 from ..textio import decode, printable
-from .base import Source
+from .base import Source, Translated
 
 
 def read(path: Path, data: bytes, encoding: str | None = None) -> Source:
@@ -16,7 +16,8 @@ def read(path: Path, data: bytes, encoding: str | None = None) -> Source:
     parts = tuple(Part(line.strip(), number) for number, line in enumerate(lines, 1) if line.strip())
     document = Document(printable(path.as_posix()), path.stem, text, used, "txt", parts)
 
-    def render(translations: Sequence[str]) -> bytes:
+    def render(translated: Sequence[Translated]) -> bytes:
+        translations = [t.text for t in translated]
         """The document as UTF-8, each line translated, its indentation and blank lines kept."""
         by_line = {part.line: translation for part, translation in zip(parts, translations, strict=True)}
         out = [
