@@ -1,4 +1,6 @@
-# zhen: `make` translates every corpus/*.txt into out/<name>.tmx and out/<name>.po.
+# zhen: `make` translates every document in corpus/ (plain text, Markdown,
+# HTML, i18n JSON, PO/POT, XLIFF) into out/<name>.tmx and out/<name>.po, and
+# writes it back translated in its own format (out/<name>.en.<ext>).
 # Only documents that changed since their outputs were written are redone.
 
 VENV    ?= .venv
@@ -26,10 +28,18 @@ DEFAULT_MODEL_DIR := models/opus-mt-zh-en
 # make cannot handle some file names (spaces, ()$:;#%) and the shell would
 # mangle others ("`\); such documents are skipped with a warning.
 ODD_NAME := *[[:space:]()$$:;\#%"`\\]*
-INPUTS  := $(shell find corpus -maxdepth 1 -type f -name '*.txt' ! -name '$(ODD_NAME)' | LC_ALL=C sort)
-SKIPPED := $(shell find corpus -maxdepth 1 -type f -name '*.txt' -name '$(ODD_NAME)' | wc -l)
-OUTPUTS := $(INPUTS:corpus/%.txt=$(OUT)/%.tmx)
+# The extensions `zhen run` reads (pipeline/formats).
+FORMATS := txt md markdown html htm json po pot xlf xliff
+FORMAT_NAMES := \( $(foreach ext,$(FORMATS),-name '*.$(ext)' -o) -false \)
+INPUTS  := $(shell find corpus -maxdepth 1 -type f $(FORMAT_NAMES) ! -name '$(ODD_NAME)' | LC_ALL=C sort)
+SKIPPED := $(shell find corpus -maxdepth 1 -type f $(FORMAT_NAMES) -name '$(ODD_NAME)' | wc -l)
+OUTPUTS := $(foreach input,$(INPUTS),$(OUT)/$(basename $(notdir $(input))).tmx)
 MODEL_STAMP := $(OUT)/.zhen-model
+
+# corpus/a.md and corpus/a.txt would both write out/a.tmx and out/a.po.
+ifneq ($(words $(OUTPUTS)),$(words $(sort $(OUTPUTS))))
+$(error corpus/ holds documents that differ only in their extension, which would write the same $(OUT)/<name>.tmx: $(sort $(foreach o,$(OUTPUTS),$(if $(filter-out 1,$(words $(filter $o,$(OUTPUTS)))),$o))); rename one)
+endif
 
 ifneq ($(SKIPPED),0)
 $(warning skipping $(SKIPPED) document(s) in corpus/ whose names make cannot handle; rename them or use `zhen run`)
@@ -39,7 +49,7 @@ endif
 
 all: $(OUTPUTS)
 ifeq ($(INPUTS),)
-	@echo "zhen: no documents in corpus/ (it translates corpus/*.txt)"
+	@echo "zhen: no documents in corpus/ (it translates $(patsubst %,*.%,$(FORMATS)))"
 endif
 
 # Download the default model when it is what we use and it is missing.
@@ -52,8 +62,12 @@ endif
 # missing makes the TMX out of date: `make` after a review learns the
 # approved entries into the translation memory and marks them in the TMX.
 .SECONDEXPANSION:
-$(OUT)/%.tmx: corpus/%.txt $(MODEL_STAMP) $$(or $$(wildcard $(OUT)/%.po),FORCE) | $(MODEL_READY)
-	$(ZHEN) run "$<" --out "$(OUT)" --model "$(MODEL)" $(TM_OPTION) $(ZHEN_OPTS)
+# One pattern rule per extension, all with this recipe.
+define translate_rule
+$(OUT)/%.tmx: corpus/%.$(1) $(MODEL_STAMP) $$$$(or $$$$(wildcard $(OUT)/%.po),FORCE) | $(MODEL_READY)
+	$(ZHEN) run "$$<" --out "$(OUT)" --model "$(MODEL)" $(TM_OPTION) $(ZHEN_OPTS)
+endef
+$(foreach ext,$(FORMATS),$(eval $(call translate_rule,$(ext))))
 
 # Holds the model name; rewritten (so newer) only when MODEL changes. Done
 # as make reads this file rather than by a recipe, so that when nothing is
@@ -130,7 +144,7 @@ clean:
 	@ls $(OUT)/*.po >/dev/null 2>&1 && echo "kept $(OUT)/*.po: they may hold reviewed work; delete them by hand" || true
 
 help:
-	@echo "make            translate corpus/*.txt into $(OUT)/*.tmx and $(OUT)/*.po (MODEL=$(MODEL))"
+	@echo "make            translate corpus/* into $(OUT)/*.tmx, $(OUT)/*.po and $(OUT)/*.en.* (MODEL=$(MODEL))"
 	@echo "make setup      create $(VENV) and install zhen with its dependencies"
 	@echo "make test       run the tests"
 	@echo "make check      lint, format, types and import layers (ruff, mypy, import-linter)"
@@ -141,4 +155,4 @@ help:
 	@echo "make bench-review   the review loop at scale: a 100,000-entry PO merge, a 200 MB TMX import"
 	@echo "make model      download Helsinki-NLP/opus-mt-zh-en into $(DEFAULT_MODEL_DIR)"
 	@echo "make tiny-model build a tiny random model in models/tiny-random (offline demos)"
-	@echo "make clean      remove the generated $(OUT)/*.tmx (PO files may hold reviews and stay)"
+	@echo "make clean      remove the generated $(OUT)/*.tmx and translated documents (PO files may hold reviews and stay)"

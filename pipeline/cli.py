@@ -47,7 +47,8 @@ stages and their commands:
   segment    split a document into sentences
   translate  translate sentences, one per line
   align      align a document with its existing translation (TMX, PO, beads)
-  run        all of the above, writing <out>/<name>.tmx and <out>/<name>.po
+  run        all of the above, writing <out>/<name>.tmx, <out>/<name>.po and
+             the translated document, <out>/<name>.en.<ext>
   evaluate-alignment  score a sentence alignment against a gold one
 
 the translation memory (approved translations, reused by `run`):
@@ -220,14 +221,22 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run",
         parents=[reading, model, memory],
-        help="translate documents into TMX and PO",
+        help="translate documents into TMX, PO and the document in its own format",
         description="Segment, translate and score each INPUT, writing DIR/<name>.tmx and "
         "DIR/<name>.po, where <name> is the file name without its last extension "
-        "(corpus/a.zh.txt → out/a.zh.tmx, out/a.zh.po). An existing DIR/<name>.po is merged: "
-        "entries a reviewer approved are kept and go into the translation memory, and "
-        "sentences the memory knows get their approved translation instead of the model's.",
+        "(corpus/a.zh.txt → out/a.zh.tmx, out/a.zh.po), and the document translated in its own "
+        "format, DIR/<name>.en.<ext>, a Chinese language tag at the end of <name> replaced by en "
+        "(README.zh-CN.md → out/README.en.md); a PO/POT catalog's translation is DIR/<name>.po "
+        "itself. Placeholders and markup inside strings are kept exactly. An existing "
+        "DIR/<name>.po is merged: entries a reviewer approved are kept and go into the translation "
+        "memory, and sentences the memory knows get their approved translation instead of the model's.",
     )
-    run.add_argument("inputs", nargs="+", metavar="INPUT", help="plain-text Chinese documents")
+    run.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="Chinese documents: .txt, .md, .html/.htm, .json (i18n), .po/.pot, .xlf/.xliff",
+    )
     run.add_argument("-o", "--out", default="out", metavar="DIR", help="output directory (default: out)")
     run.add_argument(
         "--no-tm", dest="use_tm", action="store_false", help="neither read nor write the translation memory"

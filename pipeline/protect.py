@@ -26,9 +26,10 @@ _CODE = re.compile(
     "|".join(
         (
             r"<!--.*?-->",  # an HTML/XML comment
-            # An element whose content is not text to translate: code, or marked translate="no".
-            r"<(code|kbd|samp|var|script|style|pre)\b[^<>]*>.*?</\1\s*>",
-            r"<([A-Za-z][\w:.-]*)\b[^<>]*\btranslate\s*=\s*[\"']?no\b[^<>]*>.*?</\2\s*>",
+            # An element whose content is not text to translate: code; the native
+            # codes of XLIFF and TMX (<bpt>, <ph> ...); marked translate="no" or protected.
+            r"<(code|kbd|samp|var|script|style|pre|bpt|ept|ph|it|ut)\b[^<>]*>.*?</\1\s*>",
+            r"<([A-Za-z][\w:.-]*)\b[^<>]*\b(?:translate\s*=\s*[\"']?no|mtype\s*=\s*[\"']?protected)\b[^<>]*>.*?</\2\s*>",
             r"</?[A-Za-z][\w:.-]*(?:\s+[^<>]*?)?/?>",  # an HTML/XML tag
             r"&(?:[A-Za-z][A-Za-z0-9]*|#\d+|#[xX][0-9A-Fa-f]+);",  # an entity
             r"%(?:\d+\$|\([A-Za-z_]\w*\))?[-+#0]*(?:\d+|\*)?(?:\.\d+)?(?:hh|ll|[hlLqjzt])?[diouxXeEfFgGaAcspn@]",
@@ -37,10 +38,13 @@ _CODE = re.compile(
             r"\$\{[^{}]+\}",  # ${name} (JavaScript templates, shell)
             r"\{[A-Za-z0-9_.]*(?:\s*[,:][^{}]*)?\}",  # {0}, {name}, {0:N2}, {price, number}
             r"`+[^`\n]+?`+",  # Markdown inline code
+            r"\[\d+\]",  # a numbered reference, which is also what the model sees of a code
             r"\]\([^()\s]*(?:\([^()\s]*\)[^()\s]*)*(?:\s+\"[^\"]*\")?\)",  # the ](target "title") of a Markdown link
             r"!?\[(?=[^\[\]\n]*\]\()",  # the [ or ![ that opens a Markdown link or image
-            r"\[\d+\]",  # a numbered reference, which is also what the model sees of a code
+            r"\]\[[^\[\]\n]*\]",  # the ][label] of a Markdown reference link
+            r"!?\[(?=[^\[\]\n]*\]\[)",  # and its [
             r"\*{1,3}|~~",  # Markdown emphasis
+            r"#",  # the number in an ICU plural message (and a hashtag's mark, kept as it is)
         )
     ),
     re.DOTALL,
@@ -49,7 +53,7 @@ _CODE = re.compile(
 _ICU_START = re.compile(r"\{\s*[A-Za-z_][\w.]*\s*,\s*(?:plural|select|selectordinal)\s*,")
 _ICU_OPTION = re.compile(r"\s*((?:=\d+|[A-Za-z_]\w*)|offset:\s*\d+)\s*")
 _TOKEN = re.compile(r"[\[［]\s*([0-9０-９]+)\s*[\]］]")
-_PLACEHOLDER_LIKE = re.compile(r"[%{$]")
+_PLACEHOLDER_LIKE = re.compile(r"[%{$`#]")
 
 
 def code_spans(text: str, plural_message: bool = False) -> list[tuple[int, int]]:
@@ -172,22 +176,41 @@ def restore(output: str, masked: Masked) -> tuple[str, tuple[str, ...]]:
         seen.add(number)
         return f"\x00{number}\x00"
 
-    text = " ".join(_TOKEN.sub(marker, output).split())
+    # Codes the model wrote itself (it learned %s or <b> from its data) are
+    # not the source's: gone, between the markers of the source's own.
+    pieces = _MARKER.split(_TOKEN.sub(marker, output))
+    for k in range(0, len(pieces), 2):
+        for start, end in reversed(code_spans(pieces[k])):
+            pieces[k] = f"{pieces[k][:start]} {pieces[k][end:]}"
+        pieces[k] = pieces[k].replace("`", "")  # a stray backtick would start a code span
+    text = " ".join("".join(p if k % 2 == 0 else f"\x00{p}\x00" for k, p in enumerate(pieces)).split())
     # The model spaces its tokens as words: <b>save</b>, not <b> save </b>.
     text = _OPENING_SPACE.sub(lambda m: m.group(1) if _opens(masked, m.group(1)) else m.group(0), text)
     text = _CLOSING_SPACE.sub(lambda m: m.group(1) if _closes(masked, m.group(1)) else m.group(0), text)
-    text = _MARKER.sub(lambda m: masked.codes[int(m.group(1)) - 1], text)
+    pieces = _MARKER.split(text)  # text, number, text, number, ... text
+    text = ""
+    for k, piece in enumerate(pieces):
+        text = _joined(text, masked.codes[int(piece) - 1]) if k % 2 else text + piece
     for k in range(1, len(masked.codes) + 1):
         if k not in seen:
             repaired.append(masked.codes[k - 1])
             text = _put_back(text, masked.codes[k - 1], masked.codes)
-    return masked.lead + text + masked.trail, tuple(dict.fromkeys(repaired))
+    return _joined(_joined(masked.lead, text), masked.trail), tuple(dict.fromkeys(repaired))
+
+
+def _joined(left: str, right: str) -> str:
+    """``left + right``, with a space between where their codes would otherwise
+    run together (two `code` spans make one ``code``code``)."""
+    if left and right and codes_of(left + right) != codes_of(left) + codes_of(right):
+        return f"{left} {right}"
+    return left + right
 
 
 _MARKER = re.compile("\x00(\\d+)\x00")
 _OPENING_SPACE = re.compile("(\x00\\d+\x00) ")
 _CLOSING_SPACE = re.compile(" (\x00\\d+\x00)")
-_SENTENCE_END = re.compile(r"[.!?:;…。！？]+[\"'”’)]*$")
+_OPENING_TAG = re.compile(r"<[A-Za-z][^<>]*(?<!/)>")  # one tag, not self-closing
+_SENTENCE_END = re.compile(r"[.!?…。！？]+[\"'”’)]*$")
 
 
 def _code_of(masked: Masked, marker: str) -> str:
@@ -197,12 +220,12 @@ def _code_of(masked: Masked, marker: str) -> str:
 def _opens(masked: Masked, marker: str) -> bool:
     """An opening tag, or the [ that opens a Markdown link: the text follows it closely."""
     code = _code_of(masked, marker)
-    return (code.startswith("<") and not code.startswith("</") and not code.endswith("/>")) or code in ("[", "![")
+    return bool(_OPENING_TAG.fullmatch(code)) or code in ("[", "![")
 
 
 def _closes(masked: Masked, marker: str) -> bool:
     code = _code_of(masked, marker)
-    return code.startswith(("</", "]("))
+    return code.startswith(("</", "](", "]["))
 
 
 def _put_back(text: str, code: str, codes: tuple[str, ...]) -> str:

@@ -3,7 +3,9 @@ msgid_plural, is a part, translated whole (a catalog's entry is one unit
 for its translators). The translated catalog is the review PO itself
 (``DIR/NAME.po``): the input's entries with their contexts, flags,
 references and comments, msgstr filled (both plural forms for English),
-fuzzy until a person approves it, and ``Language: en``.
+fuzzy until a person approves it, and ``Language: en``. An entry the
+catalog brings translated and not fuzzy is a translator's work and stays
+as it is.
 """
 
 from __future__ import annotations
@@ -50,8 +52,8 @@ def read(path: Path, data: bytes, encoding: str | None = None) -> Source:
             by_entry.setdefault(_identity(entry), []).append(translation)
         for entry in fresh:
             found = by_entry.get(_identity(entry))
-            if entry.obsolete or not found:
-                continue
+            if entry.obsolete or not found or entry.translated():
+                continue  # translated (and not fuzzy) in the catalog as it came: a person's work, kept
             if entry.msgid_plural:
                 singular, plural = found
                 entry.msgstr_plural = {0: singular.text, 1: plural.text}

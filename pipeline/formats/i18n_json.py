@@ -3,7 +3,9 @@ each string value with Chinese in it is a part; keys, key order, numbers,
 formatting and indentation are the file's own, byte for byte.
 
 ``json.load`` and ``json.dump`` would re-serialize the whole file (its
-indentation, spacing, escapes and final newline), so the values are found
+indentation, spacing, escapes and final newline), and so does
+translate-toolkit's ``jsonl10n`` (measured on tests/data/formats: an inline
+array comes back one item a line), so the values are found
 in the text itself: a small scanner walks the JSON and records where each
 string value stands; only those bytes are replaced.
 """

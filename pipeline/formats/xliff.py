@@ -92,7 +92,9 @@ def _write_target(source: etree._Element, namespace: str, translation: Translate
         following = source.getnext()
         segmented = following is not None and isinstance(following.tag, str) and following.tag.endswith("}seg-source")
         before = following if segmented else source
-        target.tail = before.tail  # the same line break and indentation after it
+        previous = source.getprevious()
+        indent = (previous.tail if previous is not None else source.getparent().text) or ""
+        target.tail, before.tail = before.tail, indent  # on a line of its own, indented as its source
         before.addnext(target)
     state = "final" if translation.approved else ("needs-review-translation" if namespace == XLIFF_1 else "translated")
     if namespace == XLIFF_1:
