@@ -669,9 +669,12 @@ def test_sigterm_and_ctrl_c_leave_complete_files_and_no_temporaries(project, sig
         time.sleep(delay)
         process.send_signal(sig)
         stderr = process.communicate(timeout=120)[1].decode()
-        assert "Traceback" not in stderr, stderr
-        if process.returncode:
-            assert process.returncode in (128 + sig, -sig) and stderr.count("\n") <= 2, stderr
+        # On a loaded machine 0.05 s can still be inside Python's own start-up
+        # (its site module), before any of zhen's code runs: Python's traceback.
+        if "Fatal Python error: init_import_site" not in stderr:
+            assert "Traceback" not in stderr, stderr
+            if process.returncode:
+                assert process.returncode in (128 + sig, -sig) and stderr.count("\n") <= 2, stderr
         assert not list(project.out.glob(".*.tmp"))
         check_outputs(project.out)
         assert_reviews_intact(project)
