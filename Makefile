@@ -45,7 +45,7 @@ ifneq ($(SKIPPED),0)
 $(warning skipping $(SKIPPED) document(s) in corpus/ whose names make cannot handle; rename them or use `zhen run`)
 endif
 
-.PHONY: all setup test check tm bench-segment bench-translate bench-align bench-review model tiny-model clean help FORCE
+.PHONY: all setup test check tm report bench-segment bench-translate bench-align bench-review model tiny-model clean help FORCE
 
 all: $(OUTPUTS)
 ifeq ($(INPUTS),)
@@ -134,17 +134,22 @@ bench-review:
 bench-translate:
 	$(PYTHON) benchmarks/bench_translate.py --data $(MAC_DEV)
 
+# The review report of everything in $(OUT), to open in a browser.
+report:
+	$(ZHEN) report "$(OUT)" -o "$(OUT)/report.html"
+
 # Removes what is generated (and temporary files a killed run left), not
 # what a person may have edited: the PO files and the translation memory
 # stay, so `make clean && make` retranslates everything and still keeps the
 # reviewers' approved entries.
 clean:
-	rm -f $(OUT)/*.tmx $(OUT)/.*.tmp $(MODEL_STAMP)
+	rm -f $(OUT)/*.tmx $(OUT)/.*.tmp $(OUT)/report.html $(MODEL_STAMP)
 	find "$(OUT)" -maxdepth 1 -type f \( -name '*.en.*' -o -name 'en.*' \) ! -name '*.po' -delete 2>/dev/null || true
 	@ls $(OUT)/*.po >/dev/null 2>&1 && echo "kept $(OUT)/*.po: they may hold reviewed work; delete them by hand" || true
 
 help:
 	@echo "make            translate corpus/* into $(OUT)/*.tmx, $(OUT)/*.po and $(OUT)/*.en.* (MODEL=$(MODEL))"
+	@echo "make report     write $(OUT)/report.html: every unit worst first, with filters, search and alignment plots"
 	@echo "make setup      create $(VENV) and install zhen with its dependencies"
 	@echo "make test       run the tests"
 	@echo "make check      lint, format, types and import layers (ruff, mypy, import-linter)"

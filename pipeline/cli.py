@@ -22,6 +22,7 @@ from .memory import NO_MEMORY, Memory, TranslationMemory
 from .model import OFFLINE_ADVICE, ModelUnavailable, download
 from .po import approved_entries, read_po
 from .prepare import copied
+from .report import write_report
 from .run import run
 from .run_align import FORMATS, align_documents
 from .segment import LANGUAGES, segment
@@ -50,6 +51,7 @@ stages and their commands:
   run        all of the above, writing <out>/<name>.tmx, <out>/<name>.po and
              the translated document, <out>/<name>.en.<ext>
   evaluate-alignment  score a sentence alignment against a gold one
+  report     a review report (HTML) of what run and align wrote
 
 the translation memory (approved translations, reused by `run`):
   import-tmx   add the translations of another tool's TMX
@@ -346,6 +348,20 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("files", nargs="+", metavar="GOLD SYSTEM", help="gold and system alignment files, in pairs")
     ev.set_defaults(command=_evaluate_alignment, usage=ev)
 
+    rp = commands.add_parser(
+        "report",
+        parents=[common],
+        help="a review report of what run and align wrote, to open in a browser",
+        description="Write one self-contained HTML page (no network, works from file:// and by mail) "
+        "of the units in PATH: an output directory (each PO and TMX zhen wrote there), PO or TMX "
+        "files written by `zhen run` or `zhen align`. It shows a summary by document and state, a "
+        "confidence histogram, every unit side by side worst first with filters and search, and a "
+        "dot plot of each alignment.",
+    )
+    rp.add_argument("paths", nargs="+", metavar="PATH", help="output directories, PO or TMX files")
+    rp.add_argument("-o", "--output", required=True, metavar="FILE.html", help="the page to write")
+    rp.set_defaults(command=_report, usage=rp)
+
     dl = commands.add_parser(
         "download-model",
         parents=[common],
@@ -480,6 +496,10 @@ def _align(args: argparse.Namespace) -> None:
         translate=translate if args.bridge else None,
         encoding=args.encoding,
     )
+
+
+def _report(args: argparse.Namespace) -> None:
+    write_report(args.paths, args.output)
 
 
 def _evaluate_alignment(args: argparse.Namespace) -> None:

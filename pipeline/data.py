@@ -11,6 +11,7 @@ All of it is immutable: a stage returns new values and never edits its input.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -123,6 +124,7 @@ class Unit:
     aligned: bool = False  # a human translation paired by the aligner, not machine output
     approval: Approval | None = None  # a person approved ``target``
     edited: bool = False  # ``target`` is a reviewer's edit, not yet approved
+    beads: tuple[Bead, ...] = ()  # for an aligned unit, the beads it was found in
 
 
 @dataclass(frozen=True)
@@ -141,3 +143,19 @@ class Bead:
     source: tuple[int, ...]
     target: tuple[int, ...]
     confidence: float = 1.0  # in [0, 1]
+
+    def __str__(self) -> str:
+        """Vecalign's notation: ``[0,1]:[2]``."""
+        return f"[{','.join(map(str, self.source))}]:[{','.join(map(str, self.target))}]"
+
+    @classmethod
+    def parse(cls, text: str) -> Bead | None:
+        """The bead ``text`` writes in Vecalign's notation; None if it is not one."""
+        found = _BEAD.fullmatch(text.strip())
+        if found is None:
+            return None
+        source, target = (tuple(int(i) for i in side.split(",") if i.strip()) for side in found.groups())
+        return cls(source, target)
+
+
+_BEAD = re.compile(r"\[([\d,\s]*)\]\s*:\s*\[([\d,\s]*)\]")

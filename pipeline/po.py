@@ -19,6 +19,7 @@ import functools
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -26,7 +27,7 @@ from pathlib import Path
 import polib
 
 from . import GENERATOR, MACHINE_TRANSLATOR, TOOL, dates
-from .data import Approval, Provenance, Unit
+from .data import Approval, Bead, Provenance, Unit
 from .errors import ZhenError
 from .score import human_checks
 from .textio import atomic_write, clean_segment, is_stream, printable
@@ -34,6 +35,9 @@ from .textio import atomic_write, clean_segment, is_stream, printable
 # Did zhen write this (msgid, msgstr) as a machine draft? (The memory knows.)
 MachineDraftTest = Callable[[str, str], bool]
 
+
+# The comment line that names an aligned unit's bead: [0,1]:[2] (sentences from 0).
+ALIGNED_SENTENCES = "Aligned sentences"
 
 # An edited sentence this alike (difflib's ratio) to a vanished one gets its
 # reviewed translation as a fuzzy suggestion; the few most similar by shared
@@ -431,5 +435,45 @@ def entry_comment(unit: Unit, provenance: Provenance, path: Path | None) -> str:
     else:
         model_score = "" if unit.logprob is None else f"; model log-probability {unit.logprob:.2f} per token"
         lines = [f"Machine translation by {provenance.model}; confidence {unit.confidence:.2f}{model_score}"]
+    lines += [f"{ALIGNED_SENTENCES} {bead}" for bead in unit.beads]
     lines += [f"Check: {warning}" for warning in unit.warnings]
     return clean_segment("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class EntryNotes:
+    """What zhen's comment on a PO entry says (:func:`entry_comment`), read back."""
+
+    confidence: float | None  # None where a person approved it
+    aligned: bool
+    warnings: tuple[str, ...]
+    beads: tuple[Bead, ...]
+
+
+# The first line of each comment entry_comment writes.
+_ZHEN_COMMENT = re.compile(
+    r"^(?:Machine translation by .*; confidence (?P<mt>[\d.]+)"
+    r"|From the .*, aligned by zhen; alignment confidence (?P<aligned>[\d.]+)"
+    r"|Approved in this file|Approved translation from the translation memory|Copied from the source)"
+)
+
+
+def entry_notes(comment: str) -> EntryNotes | None:
+    """zhen's comment on an entry, read back from its extracted comment
+    (after the catalog's own lines, if any); None if zhen wrote none."""
+    lines = comment.splitlines()
+    first = next((i for i, line in enumerate(lines) if _ZHEN_COMMENT.match(line)), None)
+    if first is None:
+        return None
+    found = _ZHEN_COMMENT.match(lines[first])
+    assert found is not None
+    score = found.group("mt") or found.group("aligned")
+    ours = lines[first + 1 :]
+    prefix = f"{ALIGNED_SENTENCES} "
+    beads = tuple(b for line in ours if line.startswith(prefix) and (b := Bead.parse(line[len(prefix) :])))
+    return EntryNotes(
+        confidence=float(score) if score else None,
+        aligned=found.group("aligned") is not None,
+        warnings=tuple(line[len("Check: ") :] for line in ours if line.startswith("Check: ")),
+        beads=beads,
+    )

@@ -22,7 +22,7 @@ from .formats.catalog import own_comments
 from .han import HAN
 from .memory import NO_MEMORY, Memory, match_key
 from .po import approved_entries, edited_drafts, entry_comment, machine_drafts, read_existing, write_po
-from .score import group_units, human_checks, pair_and_score
+from .score import LOW_CONFIDENCE, group_units, human_checks, pair_and_score
 from .segment import segment_part
 from .settings import creation_time
 from .textio import atomic_write, check_writable, clean_segment, printable, read_bytes, remove_stale_temporaries
@@ -31,8 +31,6 @@ from .translate import Translator
 
 log = logging.getLogger(__name__)
 
-# Pairs under this confidence are counted as "to check first" in the summary.
-LOW_CONFIDENCE = 0.5
 # Documents with more sentences than this took a while to segment: say so.
 LONG_DOCUMENT = 10_000
 

@@ -132,9 +132,12 @@ def aligned_units(
         translation = " ".join(target[j].text for j in bead.target)
         location = (path, source[bead.source[0]].line)
         if text in units:
-            units[text] = replace(units[text], locations=(*units[text].locations, location))
+            first = units[text]
+            units[text] = replace(first, locations=(*first.locations, location), beads=(*first.beads, bead))
             continue
-        units[text] = Unit(text, translation, bead.confidence, _warnings(bead), (location,), aligned=True)
+        units[text] = Unit(
+            text, translation, bead.confidence, _warnings(bead), (location,), aligned=True, beads=(bead,)
+        )
     return list(units.values())
 
 

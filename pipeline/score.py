@@ -22,6 +22,10 @@ from .protect import codes_of, without_codes
 # work finds such outputs much more often wrong.
 UNSURE_LOGPROB = -1.0
 
+# Units under this confidence are counted as "of low confidence" in the
+# run's summary and in the review report.
+LOW_CONFIDENCE = 0.5
+
 # How much the length of a machine translation varies around the expected
 # (han.MACHINE_CHARS_PER_HANZI): log(actual/expected) has a spread of about
 # sqrt(0.1² + 0.6/n) for n Chinese characters (short sentences vary more).
@@ -197,6 +201,31 @@ _MACHINE_CHECKS = (
     _split,
     _model_unsure,
 )
+
+
+# What kind of problem each warning is, by how its message starts (the
+# messages are written above, and by the aligner and the review loop), for
+# a reviewer who filters by kind.
+WARNING_KINDS = (
+    ("empty", ("the translation is empty", "a translation of nothing")),
+    ("length", ("unusually long", "unusually short")),
+    ("untranslated", ("Chinese left untranslated",)),
+    ("loop", ("the model looped", "repeats itself")),
+    ("numbers", ("numbers missing",)),
+    ("placeholders", ("placeholders",)),
+    ("names", ("names or terms missing",)),
+    ("truncated", ("the model stopped at its length limit",)),
+    ("split", ("too long for the model",)),
+    ("unsure", ("the model was unsure",)),
+    ("alignment", ("uncertain alignment", "no counterpart found")),
+    ("variants", ("elsewhere translated as",)),
+    ("changed", ("the sentence changed",)),
+)
+
+
+def warning_kind(warning: str) -> str:
+    """The kind of ``warning`` (one of WARNING_KINDS, else "other")."""
+    return next((kind for kind, starts in WARNING_KINDS if warning.startswith(starts)), "other")
 
 
 def group_units(pairs: Sequence[Pair], path: str) -> list[Unit]:

@@ -10,6 +10,7 @@ DTD from disk and fail.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -32,6 +33,8 @@ _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 CONFIRMATION_LEVEL = "x-ConfirmationLevel"  # Trados Studio's name for a unit's review state
 APPROVED, DRAFT = "ApprovedTranslation", "Draft"
 ORIGIN, MACHINE_TRANSLATION = "x-zhen-origin", "machine-translation"
+CONFIDENCE = "x-zhen-confidence"
+BEAD = "x-zhen-bead"  # an aligned unit's bead: its sentences on each side, [0,1]:[2]
 
 
 def write_tmx(units: Sequence[Unit], path: str | Path, provenance: Provenance) -> None:
@@ -98,11 +101,13 @@ def _machine_props(tu: etree._Element, unit: Unit, provenance: Provenance) -> No
     if unit.edited:
         _prop(tu, ORIGIN, "reviewer-edit")
         return
-    _prop(tu, "x-zhen-confidence", f"{unit.confidence:.3f}")
+    _prop(tu, CONFIDENCE, f"{unit.confidence:.3f}")
     _prop(tu, ORIGIN, "alignment" if unit.aligned else MACHINE_TRANSLATION)
     _prop(tu, "x-zhen-model", provenance.model)
     if unit.logprob is not None:
         _prop(tu, "x-zhen-logprob", f"{unit.logprob:.3f}")
+    for bead in unit.beads:  # which sentences of each side (from 0), as Vecalign writes them
+        _prop(tu, BEAD, str(bead))
 
 
 def _prop(parent: etree._Element, kind: str, value: str) -> None:
@@ -200,44 +205,18 @@ class TmxImport:
         where the fault is, whatever was yielded before it: a reader that
         stores the units in one transaction stores none.
         """
-        fallback_date = datetime.fromtimestamp(self.path.stat().st_mtime, timezone.utc)
-        # Opened by descriptor: lxml cannot take a file name that is not UTF-8.
-        with open(os.open(self.path, os.O_RDONLY), "rb") as file:
-            yield from self._parse(file, fallback_date)
-
-    def _parse(self, file, fallback_date: datetime) -> Iterator[Approval]:
-        parser = etree.iterparse(
-            file,
-            events=("start", "end"),
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-        )
-        try:
-            for event, element in parser:
-                if not isinstance(element.tag, str):  # an entity reference: counted with its unit
-                    continue
-                name = etree.QName(element).localname
-                if event == "start":
-                    if element.getparent() is None and name != "tmx":
-                        raise ValueError(f"the root element is <{name}>, not <tmx>")
-                    if name == "header":
-                        fallback_date = dates.parse(element.get("creationdate"), dates.TMX) or fallback_date
-                elif name == "tu":
-                    found = self._read_unit(element, fallback_date)
-                    _forget(element)
-                    if found:
-                        yield found
-        except etree.XMLSyntaxError as err:
-            raise ValueError(f"not well-formed XML: {err}") from None
+        file_date = datetime.fromtimestamp(self.path.stat().st_mtime, timezone.utc)
+        header, header_date = None, file_date
+        for tu, unit_header in _units_of(self.path):
+            if unit_header is not header:  # the file's date, for units without one
+                header = unit_header
+                header_date = dates.parse(header.get("creationdate"), dates.TMX) or file_date
+            found = self._read_unit(tu, header_date)
+            if found:
+                yield found
 
     def _read_unit(self, tu: etree._Element, fallback_date: datetime) -> Approval | None:
-        segments = {}
-        for tuv in _children(tu, "tuv"):
-            language = _primary_language(tuv.get(_XML_LANG) or tuv.get("lang") or "")
-            seg = next(_children(tuv, "seg"), None)
-            if language in ("zh", "en") and language not in segments and seg is not None:
-                segments[language] = (tuv, seg)
+        segments = _segments(tu)
         if len(segments) < 2:
             self.other_languages += 1
             return None
@@ -263,6 +242,90 @@ class TmxImport:
         translator = "" if translator == TOOL else clean_segment(translator)
         self.approved += 1
         return Approval(source, target, printable(str(self.path)), when, translator)
+
+
+@dataclass(frozen=True)
+class TmxUnit:
+    """A Chinese→English unit as the file has it: its segments' text, its
+    properties (a type may repeat) and its notes."""
+
+    source: str
+    target: str
+    props: dict[str, list[str]]
+    notes: tuple[str, ...]
+
+
+def read_units(path: str | Path) -> tuple[dict[str, str], Iterator[TmxUnit]]:
+    """The header's attributes of the TMX file at ``path``, and each of its
+    Chinese→English units as a stream (units with an entity are skipped)."""
+    stream = _units_of(Path(path))
+    first = next(stream, None)
+    if first is None:
+        return _header_of(Path(path)), iter(())
+    header = dict(first[1].attrib)
+
+    def units() -> Iterator[TmxUnit]:
+        for tu, _ in itertools.chain([first], stream):
+            segments = _segments(tu)
+            if len(segments) < 2 or any(_has_entity(seg) for _, seg in segments.values()):
+                continue
+            props: dict[str, list[str]] = {}
+            for prop in _children(tu, "prop"):
+                props.setdefault(prop.get("type", ""), []).append((prop.text or "").strip())
+            notes = tuple((note.text or "").strip() for note in _children(tu, "note"))
+            source, target = (clean_segment(_text(segments[lang][1])) for lang in ("zh", "en"))
+            yield TmxUnit(source, target, props, notes)
+
+    return header, units()
+
+
+def _units_of(path: Path) -> Iterator[tuple[etree._Element, etree._Element]]:
+    """Each ``<tu>`` of the file with its ``<header>``, parsed incrementally:
+    neither the file nor its units are held in memory (a unit is freed once
+    the caller has it). A file that is not well-formed TMX raises ValueError
+    where the fault is, whatever was yielded before it."""
+    # Opened by descriptor: lxml cannot take a file name that is not UTF-8.
+    with open(os.open(path, os.O_RDONLY), "rb") as file:
+        parser = etree.iterparse(file, events=("start", "end"), resolve_entities=False, no_network=True, load_dtd=False)
+        header = etree.Element("header")
+        try:
+            for event, element in parser:
+                if not isinstance(element.tag, str):  # an entity reference: the unit's reader sees it
+                    continue
+                name = etree.QName(element).localname
+                if event == "start" and element.getparent() is None and name != "tmx":
+                    raise ValueError(f"the root element is <{name}>, not <tmx>")
+                if event == "end" and name == "header":
+                    header = element
+                elif event == "end" and name == "tu":
+                    yield element, header
+                    _forget(element)
+        except etree.XMLSyntaxError as err:
+            raise ValueError(f"not well-formed XML: {err}") from None
+
+
+def _header_of(path: Path) -> dict[str, str]:
+    """The header's attributes of a TMX file without units."""
+    with open(os.open(path, os.O_RDONLY), "rb") as file:
+        try:
+            root = etree.parse(file, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
+        except etree.XMLSyntaxError as err:
+            raise ValueError(f"not well-formed XML: {err}") from None
+    if etree.QName(root.getroot()).localname != "tmx":
+        raise ValueError(f"the root element is <{etree.QName(root.getroot()).localname}>, not <tmx>")
+    header = next(_children(root.getroot(), "header"), None)
+    return dict(header.attrib) if header is not None else {}
+
+
+def _segments(tu: etree._Element) -> dict[str, tuple[etree._Element, etree._Element]]:
+    """The unit's first Chinese and first English ``(tuv, seg)``."""
+    segments = {}
+    for tuv in _children(tu, "tuv"):
+        language = _primary_language(tuv.get(_XML_LANG) or tuv.get("lang") or "")
+        seg = next(_children(tuv, "seg"), None)
+        if language in ("zh", "en") and language not in segments and seg is not None:
+            segments[language] = (tuv, seg)
+    return segments
 
 
 def read_tmx(path: str | Path) -> TmxImport:

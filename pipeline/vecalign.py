@@ -10,22 +10,15 @@ recall over gold beads with both sides non-empty.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .data import Bead
 from .errors import ZhenError
 
-_LINE = re.compile(r"\[([\d,\s]*)\]\s*:\s*\[([\d,\s]*)\]")
-
 
 def format_beads(beads: Iterable[Bead]) -> str:
-    return "".join(f"[{_ids(b.source)}]:[{_ids(b.target)}]\n" for b in beads)
-
-
-def _ids(indices: Sequence[int]) -> str:
-    return ",".join(map(str, indices))
+    return "".join(f"{bead}\n" for bead in beads)
 
 
 def parse_beads(text: str, where: str = "alignment") -> list[Bead]:
@@ -33,11 +26,10 @@ def parse_beads(text: str, where: str = "alignment") -> list[Bead]:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        found = _LINE.fullmatch(line.strip())
-        if not found:
+        bead = Bead.parse(line)
+        if bead is None:
             raise ZhenError(f"{where}:{number}: not a bead like [0,1]:[2]: {line.strip()[:60]!r}")
-        source, target = (tuple(int(i) for i in part.split(",") if i.strip()) for part in found.groups())
-        beads.append(Bead(source, target))
+        beads.append(bead)
     return beads
 
 
