@@ -166,7 +166,8 @@ def write_report(paths: Iterable[str | Path], output: str | Path) -> list[Report
     documents = read_outputs(paths)
     atomic_write(output, render(documents).encode("utf-8"))
     total = sum(len(d.units) for d in documents)
-    log.info("report of %d units in %d documents -> %s", total, len(documents), printable(str(output)))
+    many = "document" if len(documents) == 1 else "documents"
+    log.info("report of %d units in %d %s -> %s", total, len(documents), many, printable(str(output)))
     return documents
 
 
