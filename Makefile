@@ -18,6 +18,10 @@ NEW_TM  ?=
 TM_OPTION := $(if $(TM),$(if $(NEW_TM),--new-tm,--tm) "$(TM)")
 # Extra options for `zhen run`, e.g. ZHEN_OPTS="--beams 1 --device cuda".
 ZHEN_OPTS ?=
+# Terminology (TBX or CSV/TSV) the translations must follow; changing it, or
+# its content, redoes every document.
+GLOSSARY ?=
+GLOSSARY_OPTION := $(if $(GLOSSARY),--glossary "$(GLOSSARY)")
 # Pinned: an unpinned torch pulls a multi-GB CUDA build. On this project's
 # machines pip takes the CPU wheel from local disk; elsewhere add
 # TORCH_INDEX=https://download.pytorch.org/whl/cpu for the CPU build.
@@ -64,16 +68,16 @@ endif
 .SECONDEXPANSION:
 # One pattern rule per extension, all with this recipe.
 define translate_rule
-$(OUT)/%.tmx: corpus/%.$(1) $(MODEL_STAMP) $$$$(or $$$$(wildcard $(OUT)/%.po),FORCE) | $(MODEL_READY)
-	$(ZHEN) run "$$<" --out "$(OUT)" --model "$(MODEL)" $(TM_OPTION) $(ZHEN_OPTS)
+$(OUT)/%.tmx: corpus/%.$(1) $(MODEL_STAMP) $(GLOSSARY) $$$$(or $$$$(wildcard $(OUT)/%.po),FORCE) | $(MODEL_READY)
+	$(ZHEN) run "$$<" --out "$(OUT)" --model "$(MODEL)" $(TM_OPTION) $(GLOSSARY_OPTION) $(ZHEN_OPTS)
 endef
 $(foreach ext,$(FORMATS),$(eval $(call translate_rule,$(ext))))
 
-# Holds the model name; rewritten (so newer) only when MODEL changes. Done
+# Holds the model and glossary names; rewritten (so newer) only when they change. Done
 # as make reads this file rather than by a recipe, so that when nothing is
 # out of date make says "Nothing to be done".
 ifneq ($(filter all,$(or $(MAKECMDGOALS),all)),)
-$(shell mkdir -p "$(OUT)" && (echo '$(MODEL)' | cmp -s - "$(MODEL_STAMP)" || echo '$(MODEL)' > "$(MODEL_STAMP)"))
+$(shell mkdir -p "$(OUT)" && (echo '$(MODEL) $(GLOSSARY)' | cmp -s - "$(MODEL_STAMP)" || echo '$(MODEL) $(GLOSSARY)' > "$(MODEL_STAMP)"))
 endif
 
 FORCE:

@@ -18,6 +18,7 @@ from . import __version__
 from .data import Provenance, Translation, Unit
 from .engines import DEVICES, ENGINES, PRECISIONS
 from .errors import ZhenError
+from .glossary import NO_GLOSSARY, Glossary, read_glossary
 from .memory import NO_MEMORY, Memory, TranslationMemory
 from .model import OFFLINE_ADVICE, ModelUnavailable, download
 from .po import approved_entries, read_po
@@ -206,6 +207,12 @@ def _parser() -> argparse.ArgumentParser:
         "--no-cache", dest="use_cache", action="store_false", help="neither read nor write the translation cache"
     )
     model.add_argument(
+        "--glossary",
+        metavar="FILE",
+        help="terminology, TBX or CSV/TSV (zh,en[,note]): each term reaches the English as the glossary "
+        "says, and translations people wrote are checked for it",
+    )
+    model.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -379,8 +386,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> None:
+    glossary = _glossary(args)
     memory: Memory = _memory(args) if args.use_tm else NO_MEMORY
-    run(args.inputs, args.out, lambda: _load_translator(args), memory, encoding=args.encoding, progress=args.progress)
+    run(
+        args.inputs,
+        args.out,
+        lambda: _load_translator(args, glossary),
+        memory,
+        encoding=args.encoding,
+        progress=args.progress,
+        glossary=glossary,
+    )
 
 
 def _import_tmx(args: argparse.Namespace) -> None:
@@ -469,7 +485,7 @@ def _translate(args: argparse.Namespace) -> None:
     translations: Sequence[Translation | None] = copies
     stats: Mapping[str, int] = {}
     if not all(copies):
-        translator = _load_translator(args)
+        translator = _load_translator(args, _glossary(args))
         translations, stats = translator.translate(lines, args.progress), translator.stats
     for translation in translations:
         print(translation.text if translation else "")
@@ -483,8 +499,10 @@ def _translate(args: argparse.Namespace) -> None:
 
 
 def _align(args: argparse.Namespace) -> None:
+    glossary = _glossary(args)
+
     def translate(sentences: list[str]) -> list[str]:
-        return [t.text for t in _load_translator(args).translate(sentences, args.progress)]
+        return [t.text for t in _load_translator(args, glossary).translate(sentences, args.progress)]
 
     align_documents(
         args.source,
@@ -495,6 +513,7 @@ def _align(args: argparse.Namespace) -> None:
         source_mt=args.source_mt,
         translate=translate if args.bridge else None,
         encoding=args.encoding,
+        glossary=glossary,
     )
 
 
@@ -524,7 +543,11 @@ def _download(args: argparse.Namespace) -> None:
     log.info("saved %s to %s; %s", name, target, used)
 
 
-def _load_translator(args: argparse.Namespace) -> Translator:
+def _glossary(args: argparse.Namespace) -> Glossary:
+    return read_glossary(args.glossary) if args.glossary else NO_GLOSSARY
+
+
+def _load_translator(args: argparse.Namespace, glossary: Glossary = NO_GLOSSARY) -> Translator:
     options = DecodingOptions(
         engine=args.engine,
         beams=args.beams,
@@ -533,7 +556,7 @@ def _load_translator(args: argparse.Namespace) -> Translator:
         precision=args.precision,
         threads=args.threads,
     )
-    return Translator.load(args.model, options, cache=args.cache, use_cache=args.use_cache)
+    return Translator.load(args.model, options, cache=args.cache, use_cache=args.use_cache, glossary=glossary)
 
 
 def _device(text: str) -> str:

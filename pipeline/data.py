@@ -125,6 +125,8 @@ class Unit:
     approval: Approval | None = None  # a person approved ``target``
     edited: bool = False  # ``target`` is a reviewer's edit, not yet approved
     beads: tuple[Bead, ...] = ()  # for an aligned unit, the beads it was found in
+    terms: tuple[tuple[str, str], ...] = ()  # glossary terms of the source: (Chinese, English)
+    glossary: str = ""  # the glossary they come from: its name and version
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ import polib
 from . import GENERATOR, MACHINE_TRANSLATOR, TOOL, dates
 from .data import Approval, Bead, Provenance, Unit
 from .errors import ZhenError
+from .glossary import NO_GLOSSARY, Glossary
 from .score import human_checks
 from .textio import atomic_write, clean_segment, is_stream, printable
 
@@ -60,6 +61,7 @@ def write_po(
     is_machine_draft: MachineDraftTest = lambda msgid, msgstr: False,
     catalog: polib.POFile | None = None,
     own_comments: dict[tuple, str] | None = None,
+    glossary: Glossary = NO_GLOSSARY,
 ) -> polib.POFile:
     """Write ``units`` to ``path`` atomically, merged with the reviewer's file
     there; return what was written. ``catalog``: write that (a translated
@@ -75,7 +77,7 @@ def write_po(
     own = own_comments or {}
     previous = read_existing(Path(path))
     if previous is not None:
-        keep_reviewed(po, previous, is_machine_draft)
+        keep_reviewed(po, previous, is_machine_draft, glossary)
     for entry in po:  # a catalog's own comments come first, whatever zhen says
         mine = own.get(_identity(entry), "")
         if mine and not entry.comment.startswith(mine):
@@ -132,7 +134,12 @@ def po_file(units: Sequence[Unit], provenance: Provenance, source_path: str, pat
     return po
 
 
-def keep_reviewed(po: polib.POFile, previous: polib.POFile, is_machine_draft=lambda msgid, msgstr: False) -> None:
+def keep_reviewed(
+    po: polib.POFile,
+    previous: polib.POFile,
+    is_machine_draft=lambda msgid, msgstr: False,
+    glossary: Glossary = NO_GLOSSARY,
+) -> None:
     """Carry a reviewer's work in ``previous`` into the fresh ``po``, as msgmerge would.
 
     - An approved entry (translated, not fuzzy) keeps its translation and flags.
@@ -159,7 +166,7 @@ def keep_reviewed(po: polib.POFile, previous: polib.POFile, is_machine_draft=lam
         entry.tcomment = old.tcomment
         if _approved(old):
             if entry.fuzzy or _translations(entry) != _translations(old):  # else the memory's note says where
-                checks = [f"Check: {warning}" for warning in human_checks(old.msgid, old.msgstr)]
+                checks = [f"Check: {warning}" for warning in human_checks(old.msgid, old.msgstr, glossary)]
                 entry.comment = "\n".join(["Approved in this file (a reviewed translation, kept across runs)", *checks])
             entry.msgstr, entry.msgstr_plural = old.msgstr, dict(old.msgstr_plural)
             entry.flags = list(old.flags)
@@ -169,7 +176,7 @@ def keep_reviewed(po: polib.POFile, previous: polib.POFile, is_machine_draft=lam
         elif old.msgstr != entry.msgstr and _by_a_person(old, is_machine_draft):
             # The checks are of the edit shown, not of the machine's suggestion beside it.
             origin = entry.comment.split("\n")[0]
-            checks = [f"Check: {warning}" for warning in human_checks(old.msgid, old.msgstr)]
+            checks = [f"Check: {warning}" for warning in human_checks(old.msgid, old.msgstr, glossary)]
             entry.comment = "\n".join(
                 [origin, f"Your edit is kept, not yet approved. The suggestion now: {entry.msgstr}", *checks]
             )
@@ -436,6 +443,8 @@ def entry_comment(unit: Unit, provenance: Provenance, path: Path | None) -> str:
         model_score = "" if unit.logprob is None else f"; model log-probability {unit.logprob:.2f} per token"
         lines = [f"Machine translation by {provenance.model}; confidence {unit.confidence:.2f}{model_score}"]
     lines += [f"{ALIGNED_SENTENCES} {bead}" for bead in unit.beads]
+    if unit.terms:
+        lines.append(f"Glossary {unit.glossary}: " + "; ".join(f"{zh} → {en}" for zh, en in unit.terms))
     lines += [f"Check: {warning}" for warning in unit.warnings]
     return clean_segment("\n".join(lines))
 

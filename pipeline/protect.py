@@ -20,6 +20,7 @@ number), since what matches is never translated.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 _CODE = re.compile(
@@ -132,10 +133,13 @@ class Masked:
     lead: str  # codes (and spaces) before the text: never shown to the model
     text: str  # the rest, codes replaced by [1], [2], ...
     trail: str  # codes (and spaces) after the text
-    codes: tuple[str, ...]  # the code of token [k] is codes[k - 1]
+    codes: tuple[str, ...]  # what token [k] stands for: codes[k - 1] (a glossary term's English form)
 
 
-def mask(sentence: str, plural_message: bool = False) -> Masked:
+def mask(sentence: str, plural_message: bool = False, terms: Sequence[tuple[int, int, str]] = ()) -> Masked:
+    """``sentence`` as the model should see it. ``terms``: ``(start, end,
+    replacement)`` of glossary terms, masked like codes but put back as
+    their replacement (a term inside a code is the code's)."""
     spans = code_spans(sentence, plural_message)
     start, end = 0, len(sentence)
     for code_start, code_end in spans:  # codes (and spaces between them) at the start
@@ -150,15 +154,19 @@ def mask(sentence: str, plural_message: bool = False) -> Masked:
         return Masked(sentence, "", "", ())
     start += len(sentence[start:end]) - len(sentence[start:end].lstrip())  # spaces stay with the edges
     end -= len(sentence[start:end]) - len(sentence[start:end].rstrip())
+    inside = [(s, e, sentence[s:e]) for s, e in spans if start <= s and e <= end]
+    inside += [(s, e, r) for s, e, r in terms if start <= s and e <= end and not _overlaps(s, e, spans)]
     codes, parts, at = [], [], start
-    for code_start, code_end in spans:
-        if code_start < start or code_end > end:
-            continue
-        codes.append(sentence[code_start:code_end])
+    for code_start, code_end, code in sorted(inside):
+        codes.append(code)
         parts += [sentence[at:code_start], f"[{len(codes)}]"]
         at = code_end
     parts.append(sentence[at:end])
     return Masked(sentence[:start], "".join(parts), sentence[end:], tuple(codes))
+
+
+def _overlaps(start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:
+    return any(s < end and start < e for s, e in spans)
 
 
 def restore(output: str, masked: Masked) -> tuple[str, tuple[str, ...]]:
@@ -236,7 +244,8 @@ def _put_back(text: str, code: str, codes: tuple[str, ...]) -> str:
         return code + text
     final = _SENTENCE_END.search(text)
     body, end = (text[: final.start()], final.group()) if final else (text, "")
-    space = " " if _PLACEHOLDER_LIKE.match(code) and body and not body.endswith(" ") else ""
+    spaced = _PLACEHOLDER_LIKE.match(code) or code[:1].isalnum()  # a placeholder or a glossary term's English
+    space = " " if spaced and body and not body.endswith(" ") else ""
     return body + space + code + end
 
 

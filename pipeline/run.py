@@ -19,10 +19,11 @@ from .data import Approval, Document, Pair, Provenance, Sentence, Translation, U
 from .errors import ZhenError
 from .formats import Source, Translated, read_source, translate_part, translated_name
 from .formats.catalog import own_comments
+from .glossary import NO_GLOSSARY, Glossary
 from .han import HAN
 from .memory import NO_MEMORY, Memory, match_key
 from .po import approved_entries, edited_drafts, entry_comment, machine_drafts, read_existing, write_po
-from .score import LOW_CONFIDENCE, group_units, human_checks, pair_and_score
+from .score import LOW_CONFIDENCE, group_units, human_checks, pair_and_score, with_terms
 from .segment import segment_part
 from .settings import creation_time
 from .textio import atomic_write, check_writable, clean_segment, printable, read_bytes, remove_stale_temporaries
@@ -55,6 +56,7 @@ def run(
     memory: Memory = NO_MEMORY,
     encoding: str | None = None,
     progress: bool | None = None,
+    glossary: Glossary = NO_GLOSSARY,
 ) -> list[Outputs]:
     """Translate each input document into ``out_dir/<name>.tmx`` and ``.po``.
 
@@ -89,9 +91,9 @@ def run(
     written = []
     for document_plan in plans:
         before = Counter(translator.stats) if translator else Counter()
-        pairs = translate_document(document_plan, translator, progress)
+        pairs = translate_document(document_plan, translator, progress, glossary)
         stats = (Counter(translator.stats) - before) if translator else Counter()
-        written.append(write_outputs(document_plan.source, pairs, out_dir, provenance, memory, stats))
+        written.append(write_outputs(document_plan.source, pairs, out_dir, provenance, memory, stats, glossary))
     return written
 
 
@@ -137,7 +139,9 @@ def plan_document(source: Source, memory: Memory, review: Review = Review([], se
     return Plan(source, sentences, approvals, [text for text in distinct if text not in approvals])
 
 
-def translate_document(document_plan: Plan, translator: Translator | None, progress: bool | None = None) -> list[Pair]:
+def translate_document(
+    document_plan: Plan, translator: Translator | None, progress: bool | None = None, glossary: Glossary = NO_GLOSSARY
+) -> list[Pair]:
     """Each sentence's approved translation, else the model's, scored."""
     done = {text: _approved(a) for text, a in document_plan.approvals.items()}
     if document_plan.to_translate:
@@ -146,7 +150,7 @@ def translate_document(document_plan: Plan, translator: Translator | None, progr
         done.update(
             zip(document_plan.to_translate, translator.translate(document_plan.to_translate, progress), strict=True)
         )
-    return pair_and_score(document_plan.sentences, [done[s.text] for s in document_plan.sentences])
+    return pair_and_score(document_plan.sentences, [done[s.text] for s in document_plan.sentences], glossary)
 
 
 def _announce_long(plans: Sequence[Plan]) -> None:
@@ -179,10 +183,11 @@ def write_outputs(
     provenance: Provenance,
     memory: Memory = NO_MEMORY,
     stats: Counter | None = None,
+    glossary: Glossary = NO_GLOSSARY,
 ) -> Outputs:
     """The PO, then the TMX and the translated document, both as the merged PO has it."""
     document = source.document
-    units = group_units(pairs, document.path)
+    units = with_terms(group_units(pairs, document.path), glossary)
     outputs = output_paths(document, out_dir)
     # The PO first: if a reviewed PO there cannot be read, nothing is written.
     # An approval saved while the model was translating is in the merged PO:
@@ -190,12 +195,12 @@ def write_outputs(
     memory.remember_drafts(machine_drafts(units))
     catalog = _translated_catalog(source, units, provenance, outputs.po) if document.kind == "po" else None
     own = own_comments(document) if catalog is not None else None
-    po = write_po(units, outputs.po, provenance, document.path, memory.is_machine_draft, catalog, own)
+    po = write_po(units, outputs.po, provenance, document.path, memory.is_machine_draft, catalog, own, glossary)
     approvals = approved_entries(po, outputs.po, contexts=catalog is not None)
     _learn(memory, approvals)
     if catalog is None:  # a catalog's translation is the PO just written
         atomic_write(outputs.document, _translated_document(source, units, approvals))
-    units = _as_in_po(units, po, approvals, memory)
+    units = _as_in_po(units, po, approvals, memory, glossary)
     write_tmx(units, outputs.tmx, provenance)
     if not pairs:
         log.warning("%s: no text found; wrote empty outputs", document.path)
@@ -270,6 +275,7 @@ def _as_in_po(
     po: polib.POFile,
     approved: list[Approval],
     memory: Memory,
+    glossary: Glossary = NO_GLOSSARY,
 ) -> list[Unit]:
     """``units`` as the merged PO has them, so that the TMX says what the PO
     says: a translation approved there, or a reviewer's edit not yet approved
@@ -291,12 +297,13 @@ def _as_in_po(
                 target=approval.target,
                 approval=approval,
                 confidence=1.0,
-                warnings=human_checks(unit.source, approval.target),
+                warnings=human_checks(unit.source, approval.target, glossary),
                 logprob=None,
             )
         elif approval is None and edit is not None and edit != clean_segment(unit.target):
             note = f"a reviewer's edit, not yet approved; the machine translation: {unit.target}"
-            unit = replace(unit, target=edit, edited=True, warnings=(*human_checks(unit.source, edit), note))
+            warnings = (*human_checks(unit.source, edit, glossary), note)
+            unit = replace(unit, target=edit, edited=True, warnings=warnings)
         updated.append(unit)
     return updated
 

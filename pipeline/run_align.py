@@ -16,8 +16,10 @@ from pathlib import Path
 from .align import align_sentences
 from .data import Bead, Provenance, Sentence, Unit
 from .errors import ZhenError
+from .glossary import NO_GLOSSARY, Glossary
 from .model import ModelUnavailable
 from .po import write_po
+from .score import terms_missing, with_terms
 from .segment import segment, segment_lines
 from .settings import creation_time
 from .textio import atomic_write, read_document
@@ -41,6 +43,7 @@ def align_documents(
     source_mt: str | None = None,
     translate: Translate | None = None,
     encoding: str | None = None,
+    glossary: Glossary = NO_GLOSSARY,
 ) -> list[Bead]:
     """Align ``source_path`` (Chinese) with ``target_path`` (its English
     translation) and write the result to ``output`` in ``fmt`` (default: from
@@ -61,11 +64,11 @@ def align_documents(
     bridge = _bridge(sentences, source_mt, translate, presegmented, source_path, encoding)
     beads = align_sentences([s.text for s in sentences], [t.text for t in targets], bridge)
     if output is None:  # TSV on standard output, as checked above
-        _print_tsv(aligned_units(beads, sentences, targets, source.path))
+        _print_tsv(aligned_units(beads, sentences, targets, source.path, glossary))
     elif fmt == "vecalign":
         atomic_write(output, format_beads(beads).encode("utf-8"))
     else:
-        units = aligned_units(beads, sentences, targets, source.path)
+        units = aligned_units(beads, sentences, targets, source.path, glossary)
         provenance = Provenance(model=f"existing translation {target.path}", created=creation_time())
         if fmt == "tmx":
             write_tmx([u for u in units if u.target], output, provenance)
@@ -118,7 +121,11 @@ def _read_bridge(
 
 
 def aligned_units(
-    beads: Sequence[Bead], source: Sequence[Sentence], target: Sequence[Sentence], path: str
+    beads: Sequence[Bead],
+    source: Sequence[Sentence],
+    target: Sequence[Sentence],
+    path: str,
+    glossary: Glossary = NO_GLOSSARY,
 ) -> list[Unit]:
     """The beads as translation units, the sentences of each side joined
     (Chinese without spaces, English with). A source text that occurs twice
@@ -135,10 +142,9 @@ def aligned_units(
             first = units[text]
             units[text] = replace(first, locations=(*first.locations, location), beads=(*first.beads, bead))
             continue
-        units[text] = Unit(
-            text, translation, bead.confidence, _warnings(bead), (location,), aligned=True, beads=(bead,)
-        )
-    return list(units.values())
+        warnings = _warnings(bead) + terms_missing(text, translation, glossary)
+        units[text] = Unit(text, translation, bead.confidence, warnings, (location,), aligned=True, beads=(bead,))
+    return with_terms(list(units.values()), glossary)
 
 
 def _warnings(bead: Bead) -> tuple[str, ...]:

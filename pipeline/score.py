@@ -12,8 +12,10 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 
 from .data import Pair, Sentence, Translation, Unit
+from .glossary import NO_GLOSSARY, Glossary
 from .han import HAN, MACHINE_CHARS_PER_HANZI, expected_english_length
 from .protect import codes_of, without_codes
 
@@ -47,7 +49,9 @@ _WORD = re.compile(r"\w+")
 Check = tuple[float, str | None]  # (factor, warning)
 
 
-def pair_and_score(sentences: Sequence[Sentence], translations: Sequence[Translation]) -> list[Pair]:
+def pair_and_score(
+    sentences: Sequence[Sentence], translations: Sequence[Translation], glossary: Glossary = NO_GLOSSARY
+) -> list[Pair]:
     """Pair sentences with their translations, in order, and score each pair."""
     if len(sentences) != len(translations):
         raise ValueError(f"{len(sentences)} sentences but {len(translations)} translations")
@@ -56,20 +60,21 @@ def pair_and_score(sentences: Sequence[Sentence], translations: Sequence[Transla
     for sentence, translation in zip(sentences, translations, strict=True):
         key = (sentence.text, translation)
         if key not in scores:
-            scores[key] = score(sentence.text, translation)
+            scores[key] = score(sentence.text, translation, glossary)
         pairs.append(Pair(sentence, translation, *scores[key]))
     return pairs
 
 
-def score(source: str, translation: Translation) -> tuple[float, tuple[str, ...]]:
+def score(source: str, translation: Translation, glossary: Glossary = NO_GLOSSARY) -> tuple[float, tuple[str, ...]]:
     """Return ``(confidence, warnings)`` for one translated sentence.
 
     A translation a person approved keeps confidence 1 (their judgement
     stands), but is still checked for what a person drops too: numbers,
-    placeholders, names, untranslated Chinese (:func:`human_checks`).
+    placeholders, names, untranslated Chinese, glossary terms (:func:`human_checks`).
+    The model's output has the glossary's terms by construction (:mod:`pipeline.glossary`).
     """
     if translation.approval is not None:
-        return 1.0, human_checks(source, translation.text)
+        return 1.0, human_checks(source, translation.text, glossary)
     source, target = source.strip(), translation.text.strip()
     if not source or not target:
         if source == target:
@@ -80,13 +85,20 @@ def score(source: str, translation: Translation) -> tuple[float, tuple[str, ...]
     return round(confidence, 3), tuple(warning for _, warning in checks if warning)
 
 
-def human_checks(source: str, target: str) -> tuple[str, ...]:
-    """The warnings for a translation a person wrote: only the checks of what
-    must survive translation, not those of the model's behaviour."""
+def human_checks(source: str, target: str, glossary: Glossary = NO_GLOSSARY) -> tuple[str, ...]:
+    """The warnings for a translation a person wrote (or an aligned one): only
+    the checks of what must survive translation, not those of the model's
+    behaviour; and the glossary's terms."""
     if not source.strip() or not target.strip():
         return ()
     translation = Translation(target)
-    return tuple(warning for check in _HUMAN_CHECKS if (warning := check(source.strip(), translation)[1]))
+    found = tuple(warning for check in _HUMAN_CHECKS if (warning := check(source.strip(), translation)[1]))
+    return found + terms_missing(source, target, glossary)
+
+
+def terms_missing(source: str, target: str, glossary: Glossary) -> tuple[str, ...]:
+    """A warning for each glossary term of ``source`` whose English form ``target`` does not use."""
+    return tuple(f"glossary term not used: {t.source} → {t.target}" for t in glossary.missing(source, target))
 
 
 def _length_ratio(source: str, translation: Translation) -> Check:
@@ -145,7 +157,10 @@ def _placeholders_kept(source: str, translation: Translation) -> Check:
     translation. The model's are put back where it drops them, and said."""
     if translation.repaired:
         put_back = " ".join(translation.repaired)
-        return 0.7, f"placeholders or markup the model dropped or repeated were put back: {put_back}; check their place"
+        return 0.7, (
+            f"placeholders, markup or glossary terms the model dropped or repeated were put back: {put_back}; "
+            "check their place"
+        )
     codes, found = Counter(codes_of(source)), Counter(codes_of(translation.text))
     missing, extra = sorted((codes - found).elements()), sorted((found - codes).elements())
     if not missing and not extra:
@@ -220,6 +235,7 @@ WARNING_KINDS = (
     ("alignment", ("uncertain alignment", "no counterpart found")),
     ("variants", ("elsewhere translated as",)),
     ("changed", ("the sentence changed",)),
+    ("glossary", ("glossary term not used",)),
 )
 
 
@@ -234,6 +250,17 @@ def group_units(pairs: Sequence[Pair], path: str) -> list[Unit]:
     for pair in pairs:
         groups.setdefault(pair.source.text, []).append(pair)
     return [_unit(source, same, path) for source, same in groups.items()]
+
+
+def with_terms(units: Sequence[Unit], glossary: Glossary) -> list[Unit]:
+    """Each unit with the glossary terms of its source, and the glossary's name and version."""
+    if not glossary.terms:
+        return list(units)
+    found = []
+    for unit in units:
+        terms = tuple(dict.fromkeys((t.source, t.target) for _, _, t in glossary.find(unit.source)))
+        found.append(replace(unit, terms=terms, glossary=glossary.label if terms else ""))
+    return found
 
 
 def _unit(source: str, same: list[Pair], path: str) -> Unit:

@@ -34,6 +34,7 @@ CONFIRMATION_LEVEL = "x-ConfirmationLevel"  # Trados Studio's name for a unit's 
 APPROVED, DRAFT = "ApprovedTranslation", "Draft"
 ORIGIN, MACHINE_TRANSLATION = "x-zhen-origin", "machine-translation"
 CONFIDENCE = "x-zhen-confidence"
+GLOSSARY = "x-zhen-glossary"  # its file name and version
 BEAD = "x-zhen-bead"  # an aligned unit's bead: its sentences on each side, [0,1]:[2]
 
 
@@ -69,6 +70,8 @@ def tmx_bytes(units: Sequence[Unit], provenance: Provenance) -> bytes:
             _machine_props(tu, unit, provenance)
         if unit.copied:
             etree.SubElement(tu, "note").text = "copied from the source: it has no Chinese to translate"
+        if unit.glossary:  # the glossary whose terms the unit's source has
+            _prop(tu, GLOSSARY, unit.glossary)
         for warning in unit.warnings:
             etree.SubElement(tu, "note").text = clean_segment(warning)
         _tuv(tu, SOURCE_LANG, unit.source)

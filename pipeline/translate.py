@@ -31,6 +31,8 @@ from .cache import NoCache, TranslationCache
 from .data import Translation
 from .engines import Engine, LazyEngine, Output, Request, choose_engine
 from .errors import ZhenError
+from .glossary import NO_GLOSSARY, Glossary
+from .han import HAN
 from .model import ModelInfo, open_model
 from .prepare import copied, prepare_source, split_to_fit
 from .protect import Masked, mask, restore
@@ -109,8 +111,13 @@ class Translator:
         options: DecodingOptions = DecodingOptions(),
         cache: str | Path | None = None,
         use_cache: bool = True,
+        glossary: Glossary = NO_GLOSSARY,
     ):
         self.engine = engine
+        # Terms are masked like placeholders: the cache holds the model's output
+        # for the masked text, so it needs no glossary in its key (a term's
+        # English form is put in after the cache, from the glossary of the run).
+        self.glossary = glossary
         self.tokenizer = tokenizer
         self.model = model
         self.name = model.name
@@ -134,13 +141,14 @@ class Translator:
         options: DecodingOptions = DecodingOptions(),
         cache: str | Path | None = None,
         use_cache: bool = True,
+        glossary: Glossary = NO_GLOSSARY,
     ) -> Translator:
         """Load a MarianMT model (hub id or directory; see settings.model_name) into the chosen engine."""
         _check_options(options)
         kind, device = choose_engine(options.engine, options.device)
         model, tokenizer = open_model(model_name(name))
         engine = LazyEngine(kind, model, tokenizer, device, options.precision, options.threads)
-        return cls(engine, tokenizer, model, options, cache, use_cache)
+        return cls(engine, tokenizer, model, options, cache, use_cache, glossary)
 
     def translate(self, sentences: Sequence[str], progress: bool | None = None) -> list[Translation]:
         """Translate each sentence; the result is in input order.
@@ -164,13 +172,15 @@ class Translator:
 
     def _plan(self, sentence: str) -> Translation | _Pieces:
         """A copied translation, or the pieces the model must translate, its
-        placeholders and markup masked (:mod:`pipeline.protect`)."""
+        placeholders, markup and glossary terms masked (:mod:`pipeline.protect`)."""
         text = sentence.strip()
         if copy := copied(text):
             return copy
-        masked = mask(text)
+        masked = mask(text, terms=[(start, end, term.target) for start, end, term in self.glossary.find(text)])
         if not masked.text:  # codes only: nothing for the model
             return Translation(text, copied=True)
+        if not HAN.search(masked.text):  # glossary terms and codes: the glossary has said it all
+            return Translation(restore(prepare_source(masked.text), masked)[0])
         return _Pieces(masked, tuple(split_to_fit(masked.text, self.fits, self._token_starts)))
 
     def _token_starts(self, text: str) -> list[int]:
