@@ -161,7 +161,7 @@ help:
 	@echo "make bench-translate  translation speed against the one-by-one generate loop"
 	@echo "make bench-align    sentence alignment F1 on $(MAC_DEV) next to Bertalign and Gale-Church; 1k and 10k scale"
 	@echo "make bench-segment  sentence segmentation F1 and speed on $(MAC_DEV), next to pySBD and sentence-splitter"
-	@echo "make bench-review   the review loop at scale: a 100,000-entry PO merge, a 200 MB TMX import"
+	@echo "make bench-review   the review loop at scale: a 100,000-entry PO merge, a 200 MB TMX import, fuzzy matches in a 1,000,000-unit memory"
 	@echo "make model      download Helsinki-NLP/opus-mt-zh-en into $(DEFAULT_MODEL_DIR)"
 	@echo "make tiny-model build a tiny random model in models/tiny-random (offline demos)"
 	@echo "make clean      remove the generated $(OUT)/*.tmx and translated documents (PO files may hold reviews and stay)"

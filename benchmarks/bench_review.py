@@ -7,8 +7,11 @@
    how many edits were found.
 2. ``zhen import-tmx`` of a large TMX (synthetic units), in a child process:
    time, and peak memory, which must not grow with the file.
+3. Fuzzy matches from a translation memory of a million approved units for
+   ten thousand new sentences, half of them edits of approved ones (goal:
+   under a minute, the index built included).
 
-    python benchmarks/bench_review.py [--old 100000 --new 10000] [--tmx-mib 200]
+    python benchmarks/bench_review.py [--old 100000 --new 10000] [--tmx-mib 200] [--memory 1000000]
 
 Figures are from one run on this machine; the merge is compared with the
 size ten times smaller in the same run, so that the ratio (not the time)
@@ -30,7 +33,8 @@ import polib
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.data import Provenance, Unit
+from pipeline.data import Approval, Provenance, Unit
+from pipeline.memory import TranslationMemory
 from pipeline.po import keep_reviewed, po_file
 from pipeline.settings import creation_time
 
@@ -65,6 +69,34 @@ def merge(old_count: int, new_count: int, seed: int = 1) -> tuple[float, int, in
     keep_reviewed(fresh, previous)
     seconds = time.perf_counter() - started
     return seconds, planted, sum(1 for entry in fresh if entry.previous_msgid)
+
+
+def fuzzy_matches(memory_size: int, new_count: int) -> tuple[float, int, int, int]:
+    """Seconds for TranslationMemory.near, edits planted, edits found, and the
+    peak MiB of the child process that measured them."""
+    command = [sys.executable, __file__, "--fuzzy-only", "--memory", str(memory_size), "--new", str(new_count)]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    seconds, planted, hits, peak = result.stdout.split()
+    return float(seconds), int(planted), int(hits), int(peak)
+
+
+def _measure_fuzzy_matches(memory_size: int, new_count: int, seed: int = 3) -> None:
+    """In the child: a memory of synthetic approvals, then the timed lookup."""
+    rng = random.Random(seed)
+    with tempfile.TemporaryDirectory() as folder:
+        memory = TranslationMemory(Path(folder) / "tm.sqlite")
+        old = [sentence(rng) for _ in range(memory_size)]
+        when = creation_time()
+        memory.learn(Approval(text, f"Approved {n}.", "bench", when) for n, text in enumerate(old))
+        planted = new_count // 2
+        new = [edited(rng, text) for text in rng.sample(old, planted)]
+        new += [sentence(rng) for _ in range(new_count - planted)]
+        started = time.perf_counter()
+        found = memory.near(new, 0.75)
+        seconds = time.perf_counter() - started
+    hits = sum(1 for text in new[:planted] if text in found)
+    peak = int(Path("/proc/self/status").read_text().split("VmHWM:")[1].split()[0]) // 1024
+    print(seconds, planted, hits, peak)
 
 
 def write_tmx(path: Path, mib: int, seed: int = 2) -> int:
@@ -109,7 +141,12 @@ def main() -> int:
     parser.add_argument("--old", type=int, default=100_000, help="approved entries whose sentence left")
     parser.add_argument("--new", type=int, default=10_000, help="new sentences, half of them edits")
     parser.add_argument("--tmx-mib", type=int, default=200, help="size of the TMX to import")
+    parser.add_argument("--memory", type=int, default=1_000_000, help="approved units for the fuzzy-match lookup")
+    parser.add_argument("--fuzzy-only", action="store_true", help=argparse.SUPPRESS)  # the child of fuzzy_matches
     args = parser.parse_args()
+    if args.fuzzy_only:
+        _measure_fuzzy_matches(args.memory, args.new)
+        return 0
     print("merge of a reviewed PO (keep_reviewed): entries that left x new sentences")
     small = merge(args.old // 10, args.new // 10)
     large = merge(args.old, args.new)
@@ -123,6 +160,12 @@ def main() -> int:
     print(f"  10x the entries took {large[0] / small[0]:.1f}x the time (linear: 10x; quadratic: 100x)")
     units, seconds, peak = import_tmx(args.tmx_mib)
     print(f"import-tmx of {args.tmx_mib} MiB ({units:,} units): {seconds:.1f} s, peak memory {peak} MiB")
+    seconds, planted, hits, peak = fuzzy_matches(args.memory, args.new)
+    goal = "met" if seconds < 60 else "NOT met"
+    print(
+        f"fuzzy matches, {args.memory:,} approved units x {args.new:,} new sentences: {seconds:.1f} s "
+        f"(goal under 60 s: {goal}), {hits:,} of {planted:,} edits matched, peak memory {peak} MiB"
+    )
     return 0
 
 

@@ -24,7 +24,7 @@ from .model import OFFLINE_ADVICE, ModelUnavailable, download
 from .po import approved_entries, read_po
 from .prepare import copied
 from .report import write_report
-from .run import run
+from .run import FuzzyMatches, run
 from .run_align import FORMATS, align_documents
 from .segment import LANGUAGES, segment
 from .settings import (
@@ -250,6 +250,21 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--no-tm", dest="use_tm", action="store_false", help="neither read nor write the translation memory"
     )
+    run.add_argument(
+        "--fuzzy-threshold",
+        type=_whole(1, 101),
+        default=round(FuzzyMatches.threshold * 100),
+        metavar="PERCENT",
+        help="a sentence the memory has one this alike of (character-level, as CAT tools score it) gets "
+        "its approved translation as a fuzzy draft; 101 turns fuzzy matches off (default: %(default)s)",
+    )
+    run.add_argument(
+        "--fuzzy-matches",
+        choices=("instead", "beside"),
+        default="beside",
+        help="a fuzzy match is offered in the comment beside the model's draft (beside), or is the "
+        "entry's draft itself, the model not asked (instead, as msgmerge does) (default: %(default)s)",
+    )
     run.set_defaults(command=_run, usage=run)
 
     imp = commands.add_parser(
@@ -396,6 +411,7 @@ def _run(args: argparse.Namespace) -> None:
         encoding=args.encoding,
         progress=args.progress,
         glossary=glossary,
+        fuzzy=FuzzyMatches(args.fuzzy_threshold / 100, instead=args.fuzzy_matches == "instead"),
     )
 
 
@@ -434,7 +450,7 @@ def _import_po(args: argparse.Namespace) -> None:
 
 def _export_tm(args: argparse.Namespace) -> None:
     approved = _memory(args, may_start=False).approved()
-    units = [Unit(a.source, a.target, 1.0, (), (), approval=a) for a in approved]
+    units = [Unit(a.source, a.target, 1.0, (), (), approval=a, context=a.context) for a in approved]
     write_tmx(units, args.output, Provenance(model="", created=creation_time()))
     log.info("%s: %d approved translations", args.output, len(units))
 

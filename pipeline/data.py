@@ -69,6 +69,7 @@ class Approval:
     origin: str  # the file it was approved in or imported from
     approved: datetime  # when (timezone-aware UTC)
     translator: str = ""  # who, when the file says
+    context: tuple[str, str] = ("", "")  # the source sentences before and after it, where it was approved
 
     def by(self) -> str:
         """`` by <translator>``, or nothing when the file did not say."""
@@ -80,6 +81,17 @@ class Approval:
 
     def day(self) -> str:
         return format_utc(self.approved, DAY)
+
+
+@dataclass(frozen=True)
+class NearMatch:
+    """An approved translation of a sentence like another (a fuzzy match)."""
+
+    approval: Approval  # of the similar sentence, approval.source
+    score: float  # how alike the two sentences are, 0 to 1 (CAT tools show it in percent)
+
+    def describe(self) -> str:
+        return f"the translation of “{self.approval.source}”, {self.score:.0%} alike"
 
 
 @dataclass(frozen=True, slots=True)  # a long document has millions
@@ -94,6 +106,7 @@ class Translation:
     copied: bool = False  # nothing to translate (no Chinese): the source, normalised
     approval: Approval | None = None  # from the translation memory, not the model
     repaired: tuple[str, ...] = ()  # placeholders or markup the model dropped or repeated, put back
+    near: NearMatch | None = None  # a fuzzy match from the memory: the text itself, or offered beside it
 
 
 @dataclass(frozen=True, slots=True)  # a long document has millions
@@ -126,6 +139,8 @@ class Unit:
     edited: bool = False  # ``target`` is a reviewer's edit, not yet approved
     beads: tuple[Bead, ...] = ()  # for an aligned unit, the beads it was found in
     terms: tuple[tuple[str, str], ...] = ()  # glossary terms of the source: (Chinese, English)
+    near: NearMatch | None = None  # a fuzzy match from the memory (see Translation.near)
+    context: tuple[str, str] = ("", "")  # the source sentences before and after its first occurrence
     glossary: str = ""  # the glossary they come from: its name and version
 
 

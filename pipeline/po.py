@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from difflib import SequenceMatcher
 from pathlib import Path
 
 import polib
@@ -31,6 +29,7 @@ from .data import Approval, Bead, Provenance, Unit
 from .errors import ZhenError
 from .glossary import NO_GLOSSARY, Glossary
 from .score import human_checks
+from .similar import SimilarFinder
 from .textio import atomic_write, clean_segment, is_stream, printable
 
 # Did zhen write this (msgid, msgstr) as a machine draft? (The memory knows.)
@@ -45,7 +44,6 @@ ALIGNED_SENTENCES = "Aligned sentences"
 # character pairs are compared. Higher than msgmerge's 0.6: a Chinese
 # character carries more than a letter (第三句 and 第五句 are 0.75 alike).
 FUZZY_MATCH = 0.8
-_FUZZY_CANDIDATES = 5
 
 # Header fields zhen owns; on a rerun the others keep what the reviewer's
 # editor set (Last-Translator, PO-Revision-Date, Language, X-Poedit-*, ...).
@@ -129,6 +127,8 @@ def po_file(units: Sequence[Unit], provenance: Provenance, source_path: str, pat
                 flags=["fuzzy"] if _draft(unit) else [],
                 comment=entry_comment(unit, provenance, path),
                 occurrences=[(_reference_path(path), str(line)) for path, line in unit.locations],
+                # A fuzzy match shows what its source was: Poedit marks the difference.
+                previous_msgid=clean_segment(unit.near.approval.source) if unit.near and _matched(unit) else None,
             )
         )
     return po
@@ -205,7 +205,7 @@ def _offer_earlier_versions(
     reviewed = [
         old for old in vanished if old.msgctxt is None and not old.msgid_plural and _by_a_person(old, is_machine_draft)
     ]
-    finder = _SimilarFinder([old.msgid for old in reviewed])
+    finder = SimilarFinder([old.msgid for old in reviewed])
     used: set[int] = set()
     for entry in new:
         ratio, best = finder.most_similar(entry.msgid, used)
@@ -221,40 +221,6 @@ def _offer_earlier_versions(
         entry.flags = list(dict.fromkeys(["fuzzy", *entry.flags]))
     offered = {id(reviewed[n]) for n in used}
     return [old for old in vanished if id(old) not in offered]
-
-
-class _SimilarFinder:
-    """The text most like a given one among many, in near-linear time.
-
-    Candidates are the texts sharing the most of the query's rarest
-    character pairs (a text 80% alike shares most of its pairs, so it shares
-    some of the rarest), by a posting list per pair; only the few best, of
-    a length that could reach the threshold, are compared with difflib.
-    """
-
-    RARE_PAIRS = 8  # the query's rarest character pairs that are looked up
-
-    def __init__(self, texts: list[str]):
-        self.texts = texts
-        self.postings: dict[str, list[int]] = {}
-        for number, text in enumerate(texts):
-            for gram in _bigrams(text):
-                self.postings.setdefault(gram, []).append(number)
-
-    def most_similar(self, query: str, excluded: set[int]) -> tuple[float, int]:
-        """``(difflib ratio, index)`` of the best candidate, ``(0.0, -1)`` if none."""
-        grams = sorted(_bigrams(query), key=lambda gram: len(self.postings.get(gram, ())))[: self.RARE_PAIRS]
-        shared = Counter(n for gram in grams for n in self.postings.get(gram, ()) if n not in excluded)
-        best = (0.0, -1)
-        for number, _ in shared.most_common(_FUZZY_CANDIDATES):
-            matcher = SequenceMatcher(None, self.texts[number], query)
-            if matcher.real_quick_ratio() > best[0] and matcher.quick_ratio() > best[0]:
-                best = max(best, (matcher.ratio(), number))
-        return best
-
-
-def _bigrams(text: str) -> set[str]:
-    return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
 def approved_entries(po: polib.POFile, path: str | Path, contexts: bool = False) -> list[Approval]:
@@ -421,6 +387,11 @@ def _reference_path(path: str) -> str:
     return f"\u2068{path}\u2069" if any(c.isspace() for c in path) else path
 
 
+def _matched(unit: Unit) -> bool:
+    """The unit's translation is a fuzzy match from the memory (not the model's)."""
+    return unit.near is not None and unit.target == unit.near.approval.target
+
+
 def _draft(unit: Unit) -> bool:
     """Machine output is a draft; an approved translation never; an aligned
     human translation only when the aligner warned about it (uncertain, or
@@ -434,14 +405,19 @@ def entry_comment(unit: Unit, provenance: Provenance, path: Path | None) -> str:
     if unit.approval is not None and path is not None and _same_file(unit.approval.origin, path):
         lines = [f"Approved in this file{unit.approval.by()} on {unit.approval.day()}"]
     elif unit.approval is not None:
-        lines = [f"Approved translation from the translation memory ({unit.approval.note()})"]
+        where = ", in the same context" if unit.context != ("", "") and unit.approval.context == unit.context else ""
+        lines = [f"Approved translation from the translation memory{where} ({unit.approval.note()})"]
     elif unit.aligned:
         lines = [f"From the {provenance.model}, aligned by zhen; alignment confidence {unit.confidence:.2f}"]
     elif unit.copied:
         lines = ["Copied from the source: it has no Chinese to translate"]
+    elif unit.near is not None and _matched(unit):
+        lines = [f"Fuzzy match {unit.near.score:.0%} from the translation memory ({unit.near.approval.note()})"]
     else:
         model_score = "" if unit.logprob is None else f"; model log-probability {unit.logprob:.2f} per token"
         lines = [f"Machine translation by {provenance.model}; confidence {unit.confidence:.2f}{model_score}"]
+    if unit.near is not None and unit.target != unit.near.approval.target:  # offered beside the machine's
+        lines.append(f"The translation memory offers ({unit.near.score:.0%} match): {unit.near.approval.target}")
     lines += [f"{ALIGNED_SENTENCES} {bead}" for bead in unit.beads]
     if unit.terms:
         lines.append(f"Glossary {unit.glossary}: " + "; ".join(f"{zh} → {en}" for zh, en in unit.terms))
@@ -462,6 +438,7 @@ class EntryNotes:
 # The first line of each comment entry_comment writes.
 _ZHEN_COMMENT = re.compile(
     r"^(?:Machine translation by .*; confidence (?P<mt>[\d.]+)"
+    r"|Fuzzy match (?P<fuzzy>\d+)% from the translation memory"
     r"|From the .*, aligned by zhen; alignment confidence (?P<aligned>[\d.]+)"
     r"|Approved in this file|Approved translation from the translation memory|Copied from the source)"
 )
@@ -476,7 +453,8 @@ def entry_notes(comment: str) -> EntryNotes | None:
         return None
     found = _ZHEN_COMMENT.match(lines[first])
     assert found is not None
-    score = found.group("mt") or found.group("aligned")
+    fuzzy = found.group("fuzzy")
+    score = found.group("mt") or found.group("aligned") or (str(int(fuzzy) / 100) if fuzzy else None)
     ours = lines[first + 1 :]
     prefix = f"{ALIGNED_SENTENCES} "
     beads = tuple(b for line in ours if line.startswith(prefix) and (b := Bead.parse(line[len(prefix) :])))

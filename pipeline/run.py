@@ -10,12 +10,12 @@ import logging
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polib
 
-from .data import Approval, Document, Pair, Provenance, Sentence, Translation, Unit
+from .data import Approval, Document, NearMatch, Pair, Provenance, Sentence, Translation, Unit
 from .errors import ZhenError
 from .formats import Source, Translated, read_source, translate_part, translated_name
 from .formats.catalog import own_comments
@@ -23,7 +23,7 @@ from .glossary import NO_GLOSSARY, Glossary
 from .han import HAN
 from .memory import NO_MEMORY, Memory, match_key
 from .po import approved_entries, edited_drafts, entry_comment, machine_drafts, read_existing, write_po
-from .score import LOW_CONFIDENCE, group_units, human_checks, pair_and_score, with_terms
+from .score import LOW_CONFIDENCE, group_units, human_checks, pair_and_score, sentence_contexts, with_terms
 from .segment import segment_part
 from .settings import creation_time
 from .textio import atomic_write, check_writable, clean_segment, printable, read_bytes, remove_stale_temporaries
@@ -49,6 +49,16 @@ def output_paths(document: Document, out_dir: Path) -> Outputs:
     return Outputs(out_dir / f"{document.name}.tmx", po, translated)
 
 
+@dataclass(frozen=True)
+class FuzzyMatches:
+    """What to do with a sentence the memory has only a similar one of."""
+
+    threshold: float = 0.75  # how alike, 0 to 1; above 1: never look
+    # Offered beside the model's draft, in the comment; or the draft itself,
+    # fuzzy, the model not asked (msgmerge's way with a previous translation).
+    instead: bool = False
+
+
 def run(
     inputs: Sequence[str | Path],
     out_dir: str | Path,
@@ -57,6 +67,7 @@ def run(
     encoding: str | None = None,
     progress: bool | None = None,
     glossary: Glossary = NO_GLOSSARY,
+    fuzzy: FuzzyMatches = FuzzyMatches(),
 ) -> list[Outputs]:
     """Translate each input document into ``out_dir/<name>.tmx`` and ``.po``.
 
@@ -85,6 +96,7 @@ def run(
         reviews[document.path] = Review.of(read_existing(outputs.po), outputs.po, memory)
     _learn(memory, [approval for review in reviews.values() for approval in review.approved])
     plans = [plan_document(source, memory, reviews[source.document.path]) for source in sources]
+    plans = with_fuzzy_matches(plans, memory, fuzzy)
     _announce_long(plans)
     translator = load_translator() if any(p.to_translate for p in plans) else None
     provenance = Provenance(model=translator.name if translator else "", created=created)
@@ -119,6 +131,7 @@ class Plan:
     sentences: list[Sentence]
     approvals: dict[str, Approval]  # by sentence text
     to_translate: list[str]  # the distinct sentences that need the model
+    near: dict[str, NearMatch] = field(default_factory=dict)  # fuzzy matches, by sentence text
 
     @property
     def document(self) -> Document:
@@ -133,10 +146,28 @@ def plan_document(source: Source, memory: Memory, review: Review = Review([], se
     sentences = [s for number, part in enumerate(source.document.parts) for s in segment_part(part, number)]
     distinct = list(dict.fromkeys(s.text for s in sentences))
     busy = {match_key(source) for source in review.in_progress}
-    approvals = {text: a for text, a in memory.lookup(distinct).items() if match_key(text) not in busy}
+    contexts = sentence_contexts([s.text for s in sentences])
+    approvals = {text: a for text, a in memory.lookup(distinct, contexts).items() if match_key(text) not in busy}
     own = {match_key(a.source): memory.find(a.source, a.target) or a for a in review.approved}
     approvals.update((text, own[match_key(text)]) for text in distinct if match_key(text) in own)
     return Plan(source, sentences, approvals, [text for text in distinct if text not in approvals])
+
+
+def with_fuzzy_matches(plans: Sequence[Plan], memory: Memory, fuzzy: FuzzyMatches) -> list[Plan]:
+    """The plans with the memory's fuzzy matches of the sentences it has no
+    approval of; looked up once for all documents, the memory indexed once."""
+    wanted = [text for plan in plans for text in plan.to_translate if HAN.search(text)]
+    near = memory.near(wanted, fuzzy.threshold) if wanted and fuzzy.threshold <= 1 else {}
+    if not near:
+        return list(plans)
+    return [
+        replace(
+            plan,
+            near={text: near[text] for text in plan.to_translate if text in near},
+            to_translate=[t for t in plan.to_translate if t not in near] if fuzzy.instead else plan.to_translate,
+        )
+        for plan in plans
+    ]
 
 
 def translate_document(
@@ -144,12 +175,14 @@ def translate_document(
 ) -> list[Pair]:
     """Each sentence's approved translation, else the model's, scored."""
     done = {text: _approved(a) for text, a in document_plan.approvals.items()}
+    done |= {text: Translation(near.approval.target, near=near) for text, near in document_plan.near.items()}
     if document_plan.to_translate:
         if translator is None:
             raise ValueError(f"{document_plan.document.path} has sentences for the model, but no translator was loaded")
-        done.update(
-            zip(document_plan.to_translate, translator.translate(document_plan.to_translate, progress), strict=True)
-        )
+        translated = translator.translate(document_plan.to_translate, progress)
+        for text, translation in zip(document_plan.to_translate, translated, strict=True):
+            near = document_plan.near.get(text)  # offered beside the model's translation
+            done[text] = replace(translation, near=near) if near else translation
     return pair_and_score(document_plan.sentences, [done[s.text] for s in document_plan.sentences], glossary)
 
 
@@ -196,7 +229,7 @@ def write_outputs(
     catalog = _translated_catalog(source, units, provenance, outputs.po) if document.kind == "po" else None
     own = own_comments(document) if catalog is not None else None
     po = write_po(units, outputs.po, provenance, document.path, memory.is_machine_draft, catalog, own, glossary)
-    approvals = approved_entries(po, outputs.po, contexts=catalog is not None)
+    approvals = _in_context(approved_entries(po, outputs.po, contexts=catalog is not None), units)
     _learn(memory, approvals)
     if catalog is None:  # a catalog's translation is the PO just written
         atomic_write(outputs.document, _translated_document(source, units, approvals))
@@ -260,6 +293,10 @@ def _summary(document: Document, pairs: Sequence[Pair], units: Sequence[Unit], s
         for count, what in (
             (sum(unit.approval is not None for unit in units), "approved"),
             (sum(unit.copied for unit in units), "copied (no Chinese)"),
+            (
+                sum(u.near is not None and u.target == u.near.approval.target for u in units),
+                "fuzzy matches from the translation memory",
+            ),
             (stats["translated"], "translated by the model"),
             (stats["cached"], "from the translation cache"),
             (sum(unit.confidence < LOW_CONFIDENCE for unit in units), "of low confidence"),
@@ -268,6 +305,12 @@ def _summary(document: Document, pairs: Sequence[Pair], units: Sequence[Unit], s
     ]
     found = ", ".join(sources) or "nothing to translate"
     return f"{document.path}{decoded}: {len(pairs)} sentences, {len(units)} unique ({found})"
+
+
+def _in_context(approvals: list[Approval], units: Sequence[Unit]) -> list[Approval]:
+    """The approvals of a document's PO with the context of their sentence in the document."""
+    contexts = {match_key(unit.source): unit.context for unit in units}
+    return [replace(a, context=contexts.get(match_key(a.source), a.context)) for a in approvals]
 
 
 def _as_in_po(

@@ -75,6 +75,10 @@ def score(source: str, translation: Translation, glossary: Glossary = NO_GLOSSAR
     """
     if translation.approval is not None:
         return 1.0, human_checks(source, translation.text, glossary)
+    near = translation.near
+    if near is not None and translation.text == near.approval.target:  # a person's, for another sentence
+        found = human_checks(source, translation.text, glossary)
+        return near.score, (f"fuzzy match: {near.describe()}; check what differs", *found)
     source, target = source.strip(), translation.text.strip()
     if not source or not target:
         if source == target:
@@ -236,6 +240,7 @@ WARNING_KINDS = (
     ("variants", ("elsewhere translated as",)),
     ("changed", ("the sentence changed",)),
     ("glossary", ("glossary term not used",)),
+    ("fuzzy match", ("fuzzy match",)),
 )
 
 
@@ -245,11 +250,25 @@ def warning_kind(warning: str) -> str:
 
 
 def group_units(pairs: Sequence[Pair], path: str) -> list[Unit]:
-    """Merge pairs with the same source sentence into one unit, in first-seen order."""
+    """Merge pairs with the same source sentence into one unit, in first-seen
+    order, with the sentences around its first occurrence."""
     groups: dict[str, list[Pair]] = {}
     for pair in pairs:
         groups.setdefault(pair.source.text, []).append(pair)
-    return [_unit(source, same, path) for source, same in groups.items()]
+    contexts = sentence_contexts([pair.source.text for pair in pairs])
+    return [replace(_unit(source, same, path), context=contexts[source]) for source, same in groups.items()]
+
+
+def sentence_contexts(sentences: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """The sentences before and after the first occurrence of each sentence
+    (empty at the document's edges): the context CAT tools match in."""
+    contexts: dict[str, tuple[str, str]] = {}
+    for at, sentence in enumerate(sentences):
+        if sentence not in contexts:
+            before = sentences[at - 1] if at else ""
+            after = sentences[at + 1] if at + 1 < len(sentences) else ""
+            contexts[sentence] = (before, after)
+    return contexts
 
 
 def with_terms(units: Sequence[Unit], glossary: Glossary) -> list[Unit]:
@@ -276,4 +295,5 @@ def _unit(source: str, same: list[Pair], path: str) -> Unit:
         logprob=first.translation.logprob,
         copied=first.translation.copied,
         approval=first.translation.approval,
+        near=first.translation.near,
     )

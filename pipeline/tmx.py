@@ -33,8 +33,11 @@ _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 CONFIRMATION_LEVEL = "x-ConfirmationLevel"  # Trados Studio's name for a unit's review state
 APPROVED, DRAFT = "ApprovedTranslation", "Draft"
 ORIGIN, MACHINE_TRANSLATION = "x-zhen-origin", "machine-translation"
+FUZZY_MATCH = "translation-memory-fuzzy-match"  # a person's translation of a similar sentence
 CONFIDENCE = "x-zhen-confidence"
 GLOSSARY = "x-zhen-glossary"  # its file name and version
+CONTEXT = ("x-context-pre", "x-context-post")  # memoQ's names
+LOCATION = "x-zhen-location"  # document:line of each occurrence
 BEAD = "x-zhen-bead"  # an aligned unit's bead: its sentences on each side, [0,1]:[2]
 
 
@@ -72,6 +75,7 @@ def tmx_bytes(units: Sequence[Unit], provenance: Provenance) -> bytes:
             etree.SubElement(tu, "note").text = "copied from the source: it has no Chinese to translate"
         if unit.glossary:  # the glossary whose terms the unit's source has
             _prop(tu, GLOSSARY, unit.glossary)
+        _context_props(tu, unit.context, unit.locations)
         for warning in unit.warnings:
             etree.SubElement(tu, "note").text = clean_segment(warning)
         _tuv(tu, SOURCE_LANG, unit.source)
@@ -105,12 +109,27 @@ def _machine_props(tu: etree._Element, unit: Unit, provenance: Provenance) -> No
         _prop(tu, ORIGIN, "reviewer-edit")
         return
     _prop(tu, CONFIDENCE, f"{unit.confidence:.3f}")
+    if unit.near is not None and unit.target == unit.near.approval.target:
+        _prop(tu, ORIGIN, FUZZY_MATCH)
+        _prop(tu, "x-zhen-match", f"{unit.near.score:.0%}")
+        return
     _prop(tu, ORIGIN, "alignment" if unit.aligned else MACHINE_TRANSLATION)
     _prop(tu, "x-zhen-model", provenance.model)
     if unit.logprob is not None:
         _prop(tu, "x-zhen-logprob", f"{unit.logprob:.3f}")
     for bead in unit.beads:  # which sentences of each side (from 0), as Vecalign writes them
         _prop(tu, BEAD, str(bead))
+
+
+def _context_props(tu: etree._Element, context: tuple[str, str], locations=()) -> None:
+    """Where the unit came from: the source sentences around it, under the
+    names memoQ writes and reads for context (101%) matches, and its
+    document and line."""
+    for kind, sentence in zip(CONTEXT, context, strict=True):
+        if sentence:
+            _prop(tu, kind, sentence)
+    for path, line in locations:
+        _prop(tu, LOCATION, f"{path}:{line}")
 
 
 def _prop(parent: etree._Element, kind: str, value: str) -> None:
@@ -243,8 +262,10 @@ class TmxImport:
         )
         translator = _first_attribute("changeid", target_tuv, tu) or _first_attribute("creationid", target_tuv, tu)
         translator = "" if translator == TOOL else clean_segment(translator)
+        props = {prop.get("type", ""): clean_segment(prop.text or "") for prop in _children(tu, "prop")}
+        context = (props.get(CONTEXT[0], ""), props.get(CONTEXT[1], ""))
         self.approved += 1
-        return Approval(source, target, printable(str(self.path)), when, translator)
+        return Approval(source, target, printable(str(self.path)), when, translator, context)
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ def test_tmx_round_trips_hostile_text_exactly():
     tus = root.findall("body/tu")
     assert len(tus) == len(HOSTILE)
     lang = "{http://www.w3.org/XML/1998/namespace}lang"
-    for tu, (source, target) in zip(tus, HOSTILE, strict=True):
+    for line, (tu, (source, target)) in enumerate(zip(tus, HOSTILE, strict=True), start=1):
         tuvs = tu.findall("tuv")
         assert [t.get(lang) for t in tuvs] == ["zh-CN", "en"]
         # Markup in the text is inline codes (<bpt>, <ph> ...) holding it: read as itself.
@@ -69,6 +69,7 @@ def test_tmx_round_trips_hostile_text_exactly():
             "x-zhen-confidence": "0.500",
             "x-zhen-origin": "machine-translation",
             "x-zhen-model": "Helsinki-NLP/opus-mt-zh-en",
+            "x-zhen-location": f"a b.txt:{line}",
         }
         assert [n.text for n in tu.findall("note")] == ["numbers missing: 80"]
 
