@@ -416,8 +416,6 @@ def entry_comment(unit: Unit, provenance: Provenance, path: Path | None) -> str:
     else:
         model_score = "" if unit.logprob is None else f"; model log-probability {unit.logprob:.2f} per token"
         lines = [f"Machine translation by {provenance.model}; confidence {unit.confidence:.2f}{model_score}"]
-    if unit.near is not None and unit.target != unit.near.approval.target:  # offered beside the machine's
-        lines.append(f"The translation memory offers ({unit.near.score:.0%} match): {unit.near.approval.target}")
     lines += [f"{ALIGNED_SENTENCES} {bead}" for bead in unit.beads]
     if unit.terms:
         lines.append(f"Glossary {unit.glossary}: " + "; ".join(f"{zh} → {en}" for zh, en in unit.terms))

@@ -86,7 +86,10 @@ def score(source: str, translation: Translation, glossary: Glossary = NO_GLOSSAR
         return 0.0, ("the translation is empty" if source else "a translation of nothing",)
     checks = [check(source, translation) for check in _MACHINE_CHECKS]
     confidence = math.prod(factor for factor, _ in checks)
-    return round(confidence, 3), tuple(warning for _, warning in checks if warning)
+    warnings = tuple(warning for _, warning in checks if warning)
+    if near is not None:  # offered beside the model's: worth a look, no doubt about the model's
+        warnings += (f"fuzzy match offered: {near.describe()}: {near.approval.target}",)
+    return round(confidence, 3), warnings
 
 
 def human_checks(source: str, target: str, glossary: Glossary = NO_GLOSSARY) -> tuple[str, ...]:

@@ -69,6 +69,9 @@ def test_the_threshold_and_the_beside_option(memory_with_approvals, tiny_model):
     entry = entries["今天天气很好吧。"]
     assert entry.msgstr != APPROVED["今天天气很好。"] and "Machine translation" in entry.comment
     assert entry.previous_msgid is None  # the draft is the model's, of this sentence
-    assert f"The translation memory offers (93% match): {APPROVED['今天天气很好。']}" in entry.comment
+    offered = (
+        f"Check: fuzzy match offered: the translation of “今天天气很好。”, 93% alike: {APPROVED['今天天气很好。']}"
+    )
+    assert offered in entry.comment
     entries, _ = run_new(root, tiny_model, "--fuzzy-threshold", "101")
     assert all(e.previous_msgid is None for e in entries.values())
