@@ -191,7 +191,9 @@ def _tbx_terms(data: bytes) -> list[Term]:
                 status = " ".join(
                     (n.text or "") for n in _descendants(holder, "termNote") if n.get("type") == "administrativeStatus"
                 )
-                if term is not None and "".join(term.itertext()).strip() and "deprecated" not in status:
+                if term is None or any(isinstance(n, etree._Entity) for n in term.iter()):
+                    continue  # an entity reference is never expanded: its text is unknown
+                if "".join(term.itertext()).strip() and "deprecated" not in status:
                     sides[primary].append(("".join(term.itertext()).strip(), status))
         note = " ".join(" ".join(n.itertext()).strip() for n in notes)
         english = sorted(sides["en"], key=lambda form: "preferred" not in form[1])  # stable: else file order

@@ -372,3 +372,49 @@ def test_make_picks_up_every_format_in_the_corpus(tiny_model, tmp_path):
     (tmp_path / "corpus" / "notes.md").write_text("# 标题\n", encoding="utf-8")
     clash = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert clash.returncode != 0 and "out/notes.tmx" in clash.stderr and " run " not in clash.stdout
+
+
+# ---------------------------------------------------------------- hostile files
+
+
+XXE = """<?xml version="1.0"?>
+<!DOCTYPE xliff [<!ENTITY secret SYSTEM "file:///etc/passwd"><!ENTITY lol "lol">
+<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>
+<xliff version="1.2" xmlns="urn:oasis:names:tc:xliff:document:1.2">
+<file source-language="zh-CN" datatype="plaintext" original="a"><body>
+<trans-unit id="1"><source>你好&secret;&lol2;</source></trans-unit>
+<trans-unit id="2"><source>再见。</source></trans-unit>
+</body></file></xliff>
+"""
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("deep.json", "[" * 100_000 + "]" * 100_000, "nests its arrays or objects too deeply"),
+        ("broken.json", '{"a": "你好", "b": [1, 2,', "is not valid JSON"),
+        ("broken.xlf", "不是 XML", "is not well-formed XML"),
+        ("broken.po", 'msgid "你好\nmsgstr', "cannot be read as a PO file"),
+    ],
+)
+def test_a_broken_localization_file_is_a_one_line_error(tmp_path, name, content, message):
+    (tmp_path / name).write_text(content, encoding="utf-8")
+    result = run_cli("run", tmp_path / name, "--out", tmp_path / "out", "--model", tmp_path / "no-model")
+    stderr = result.stderr.decode()
+    assert result.returncode == 1 and message in stderr and stderr.count("\n") == 1, stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_entities_are_never_expanded_and_lone_surrogates_never_reach_the_model(tiny_model, tmp_path):
+    (tmp_path / "x.xlf").write_text(XXE, encoding="utf-8")
+    (tmp_path / "s.json").write_text('{"bad": "\\ud800 你好", "good": "谢谢"}', encoding="utf-8")
+    out = tmp_path / "out"
+    result = run_cli("run", tmp_path / "x.xlf", tmp_path / "s.json", "--out", out, "--model", tiny_model)
+    assert result.returncode == 0, result.stderr.decode()
+    xliff = (out / "x.en.xlf").read_text(encoding="utf-8")
+    assert "root:" not in xliff and "lollol" not in xliff
+    root = etree.fromstring(xliff.encode(), etree.XMLParser(resolve_entities=False))
+    targets = {u.get("id"): u.find("{*}target") for u in root.iter("{*}trans-unit")}
+    assert targets["1"] is None and targets["2"] is not None  # a unit with an entity is left alone
+    written = json.loads((out / "s.en.json").read_text(encoding="utf-8"))
+    assert written["bad"] == "\ud800 你好" and written["good"] != "谢谢"

@@ -156,6 +156,12 @@ def test_an_approved_entry_without_the_term_is_flagged_on_the_next_run(runs, tin
         ("<martif><text><body>", "cannot be read as a glossary"),
         ("name,value\nfoo,bar\n", "names no zh and en columns"),
         ("zh,en\n", "holds no Chinese term"),
+        (  # an external entity: never fetched, never expanded, the term not taken
+            '<?xml version="1.0"?><!DOCTYPE martif [<!ENTITY s SYSTEM "file:///etc/passwd">]><martif><text><body>'
+            '<termEntry><langSet xml:lang="zh"><tig><term>小米</term></tig></langSet>'
+            '<langSet xml:lang="en"><tig><term>&s;</term></tig></langSet></termEntry></body></text></martif>',
+            "holds no Chinese term",
+        ),
     ],
 )
 def test_a_bad_glossary_is_a_one_line_error_before_the_model_loads(tmp_path, content, message):

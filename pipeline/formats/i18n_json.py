@@ -13,6 +13,7 @@ string value stands; only those bytes are replaced.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,17 +23,27 @@ from ..han import HAN
 from ..textio import decode_raw, printable
 from .base import Source, Translated
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
 
 def read(path: Path, data: bytes, encoding: str | None = None) -> Source:
     text, used = decode_raw(data, encoding, source=str(path))
     body = text.removeprefix("\ufeff")
     try:
         json.loads(body)
+        strings = _string_values(body)
     except ValueError as err:
         raise ZhenError(f"{path} is not valid JSON ({err}); nothing was written") from None
+    except RecursionError:
+        raise ZhenError(f"{path} nests its arrays or objects too deeply to read; nothing was written") from None
     offset = len(text) - len(body)
-    values = [(start + offset, end + offset, value, key) for start, end, value, key in _string_values(body)]
-    chinese = [(start, end, value, key) for start, end, value, key in values if HAN.search(value)]
+    values = [(start + offset, end + offset, value, key) for start, end, value, key in strings]
+    # A value with a lone surrogate (\ud800) is not Unicode text: kept as it is.
+    chinese = [
+        (start, end, value, key)
+        for start, end, value, key in values
+        if HAN.search(value) and not _SURROGATE.search(value)
+    ]
     parts = tuple(Part(value, text.count("\n", 0, start) + 1, key) for start, _, value, key in chinese)
     document = Document(printable(path.as_posix()), path.stem, text, used, "json", parts)
     escape_non_ascii = body.isascii() and "\\u" in body  # the file writes non-ASCII as \\uXXXX

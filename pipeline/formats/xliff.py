@@ -68,8 +68,13 @@ def _sources(root: etree._Element, namespace: str) -> list[tuple[etree._Element,
             if namespace == XLIFF_1
             else element.findall(f"{{{namespace}}}segment/{{{namespace}}}source")
         )
-        found += [(source, element.get("id", "")) for source in sources]
+        # An entity reference (declared in the file, never expanded): its text is unknown.
+        found += [(source, element.get("id", "")) for source in sources if not _has_entity(source)]
     return found
+
+
+def _has_entity(element: etree._Element) -> bool:
+    return any(isinstance(node, etree._Entity) for node in element.iter())
 
 
 def _inner(element: etree._Element) -> str:
