@@ -53,6 +53,26 @@ class ModelInfo:
         # For encoder-decoders, generation lengths count the decoder start token.
         return max(0, int(self.generation.get("min_length") or 0) - 1)
 
+    @property
+    def no_repeat_ngram_size(self) -> int:
+        return int(self.generation.get("no_repeat_ngram_size") or 0)
+
+    @property
+    def repetition_penalty(self) -> float:
+        return float(self.generation.get("repetition_penalty") or 1.0)
+
+    @property
+    def length_penalty(self) -> float:
+        value = self.generation.get("length_penalty")
+        return 1.0 if value is None else float(value)
+
+    @property
+    def bad_words_ids(self) -> tuple[tuple[int, ...], ...]:
+        """Token sequences never to output; <pad> alone is left out, as neither engine ever outputs it."""
+        pad = self.generation.get("pad_token_id")
+        found = self.generation.get("bad_words_ids") or []
+        return tuple(tuple(map(int, words)) for words in found if list(words) != [pad])
+
 
 def open_model(name: str):
     """Check that ``name`` is a MarianMT model; return ``(ModelInfo, tokenizer)``.

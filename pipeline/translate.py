@@ -60,6 +60,8 @@ def max_threads() -> int:
     return os.cpu_count() or 1
 
 
+# A looping output is decoded again with repeated 3-grams blocked and a mild penalty.
+_GUARD_NGRAM, _GUARD_PENALTY = 3, 1.2
 # A loop: the same 1-4 output tokens repeated this many times in a row.
 _LOOP_REPEATS = {1: 4, 2: 3, 3: 3, 4: 3}
 
@@ -253,13 +255,18 @@ class Translator:
     def _ids(self, batch: list[str]) -> list[list[int]]:
         return [list(self.encode(p)) for p in batch]
 
-    def _request(self, piece: str, **guard) -> Request:
-        """Decoding settings for ``piece``: length limits relative to its length."""
-        o, tokens = self.options, len(self.encode(piece))
+    def _request(self, piece: str, guard: bool = False) -> Request:
+        """Decoding settings for ``piece``: the model's own (its generation
+        config), length limits relative to its length; with ``guard``, repeats
+        blocked (3-grams, or the model's own stricter limit) and penalised."""
+        o, m, tokens = self.options, self.model, len(self.encode(piece))
         # The decoder start token takes one of the model's positions.
-        most = min(self.model.max_tokens - 1, _round_up(o.max_length_ratio * tokens + o.max_extra_tokens))
-        least = min(most, max(self.model.min_new_tokens, _round_up(o.min_length_ratio * tokens)))
-        return Request(self.beams, least, most, **guard)
+        most = min(m.max_tokens - 1, _round_up(o.max_length_ratio * tokens + o.max_extra_tokens))
+        least = min(most, max(m.min_new_tokens, _round_up(o.min_length_ratio * tokens)))
+        no_repeat, penalty = m.no_repeat_ngram_size, m.repetition_penalty
+        if guard:
+            no_repeat, penalty = min(no_repeat or _GUARD_NGRAM, _GUARD_NGRAM), max(penalty, _GUARD_PENALTY)
+        return Request(self.beams, least, most, no_repeat, penalty, m.length_penalty, m.bad_words_ids)
 
     def _guard(self, batch: list[str], results: list[Output]) -> list[Output]:
         """Decode looping outputs again with repeated 3-grams blocked."""
@@ -269,7 +276,7 @@ class Translator:
         if not looping:
             return results
         retry = [batch[i] for i in looping]
-        request = self._request(retry[0], no_repeat_ngram_size=3, repetition_penalty=1.2)
+        request = self._request(retry[0], guard=True)
         self.model_calls += 1
         (again,) = self.engine.generate([(self._ids(retry), request)])
         results = list(results)

@@ -16,6 +16,8 @@ class Request:
     max_new_tokens: int
     no_repeat_ngram_size: int = 0  # 0: off
     repetition_penalty: float = 1.0  # 1: off
+    length_penalty: float = 1.0  # beam search's length normalisation, as transformers defines it
+    bad_words_ids: tuple[tuple[int, ...], ...] = ()  # token sequences never to output
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,9 @@ class CTranslate2Engine:
                 max_decoding_length=request.max_new_tokens,
                 no_repeat_ngram_size=request.no_repeat_ngram_size,
                 repetition_penalty=request.repetition_penalty,
+                length_penalty=request.length_penalty,
+                suppress_sequences=[self.tokenizer.convert_ids_to_tokens(list(w)) for w in request.bad_words_ids]
+                or None,
                 return_scores=True,
                 return_end_token=True,
                 asynchronous=True,
@@ -106,7 +109,7 @@ class CTranslate2Engine:
         # model in a teacher-forced pass (as costly as greedy decoding, so
         # only then); it scores </s> after every output.
         scores = [result.scores[0] for result in results]
-        if request.repetition_penalty != 1 or request.no_repeat_ngram_size:
+        if request.repetition_penalty != 1 or request.no_repeat_ngram_size or request.length_penalty != 1:
             scored = self.translator.score_batch(source, outputs)
             scores = [
                 _mean(s.log_probs if done else s.log_probs[:-1]) for s, done in zip(scored, finished, strict=True)

@@ -12,6 +12,20 @@ from .base import Batch, Output
 _RESCORE_FLOATS = 64 << 20
 
 
+# Generation settings each request sets (from the model's own, see Translator._request).
+_SET_BY_REQUEST = {
+    "max_length",
+    "min_length",
+    "num_beams",
+    "no_repeat_ngram_size",
+    "repetition_penalty",
+    "length_penalty",
+    "bad_words_ids",
+    "forced_eos_token_id",
+    "transformers_version",
+}
+
+
 class TransformersEngine:
     name = "transformers"
 
@@ -29,9 +43,7 @@ class TransformersEngine:
         # The model's own settings (start token, suppressed <pad>), without
         # the lengths and beams that each request sets.
         self.base_config = {
-            key: value
-            for key, value in model.generation_config.to_diff_dict().items()
-            if key not in ("max_length", "min_length", "num_beams", "forced_eos_token_id", "transformers_version")
+            key: value for key, value in model.generation_config.to_diff_dict().items() if key not in _SET_BY_REQUEST
         }
 
     @classmethod
@@ -61,6 +73,9 @@ class TransformersEngine:
             max_length=request.max_new_tokens + 1,
             no_repeat_ngram_size=request.no_repeat_ngram_size,
             repetition_penalty=request.repetition_penalty,
+            length_penalty=request.length_penalty,
+            # <pad> is never output (OPUS-MT's configs ban it; CTranslate2 never emits it).
+            bad_words_ids=[[self.pad], *map(list, request.bad_words_ids)],
         )
         inputs = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt").to(self.device)
         with torch.inference_mode():
