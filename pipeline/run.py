@@ -299,6 +299,7 @@ def _summary(document: Document, pairs: Sequence[Pair], units: Sequence[Unit], s
             ),
             (stats["translated"], "translated by the model"),
             (stats["cached"], "from the translation cache"),
+            (stats["retried"], "decoded again after a loop"),
             (sum(unit.confidence < LOW_CONFIDENCE for unit in units), "of low confidence"),
         )
         if count

@@ -218,21 +218,32 @@ class Translator:
         with tqdm(
             total=len(pieces), initial=len(outputs), unit="sentence", desc="translating", disable=_no_bar(progress)
         ) as bar:
+            looping = []
             for batch, results in self._generate(missing):
+                done = dict(zip(batch, results, strict=True))
+                again = {piece for piece, out in done.items() if self.options.loop_guard and self._loops(piece, out)}
+                self.cache.put({piece: out for piece, out in done.items() if piece not in again})
+                looping += sorted(again, key=batch.index)
+                outputs.update(done)
+                bar.update(len(batch))
+            # The loop guard: the looping outputs of every batch decoded again
+            # together, once (one that still loops is flagged, not retried).
+            for batch, results in self._generate(looping, guard=True):
                 done = dict(zip(batch, results, strict=True))
                 self.cache.put(done)
                 outputs.update(done)
-                bar.update(len(batch))
+            self.stats["retried"] += len(looping)
+            if looping:
+                log.debug("decoded %d looping outputs again with repeats blocked", len(looping))
         return outputs
 
-    def _generate(self, pieces: list[str]) -> Iterator[tuple[list[str], list[Output]]]:
-        batches = self._batches(pieces)
-        requests = ((self._ids(batch), self._request(batch[0])) for batch in batches)
+    def _generate(self, pieces: list[str], guard: bool = False) -> Iterator[tuple[list[str], list[Output]]]:
+        batches = self._batches(pieces, guard)
+        requests = ((self._ids(batch), self._request(batch[0], guard)) for batch in batches)
         self.model_calls += len(batches)
-        for batch, results in zip(batches, self.engine.generate(requests), strict=True):
-            yield batch, self._guard(batch, results)
+        yield from zip(batches, self.engine.generate(requests), strict=True)
 
-    def _batches(self, pieces: list[str]) -> list[list[str]]:
+    def _batches(self, pieces: list[str], guard: bool = False) -> list[list[str]]:
         """Length-sorted batches of at most ``batch_tokens`` tokens, padding
         included, each of pieces with the same length limits.
 
@@ -244,7 +255,7 @@ class Translator:
             # The first piece of a batch is its longest: rows × it = padded size.
             if (
                 batches
-                and self._request(piece) == self._request(batches[-1][0])
+                and self._request(piece, guard) == self._request(batches[-1][0], guard)
                 and (len(batches[-1]) + 1) * len(self.encode(batches[-1][0])) <= self.options.batch_tokens
             ):
                 batches[-1].append(piece)
@@ -267,23 +278,6 @@ class Translator:
         if guard:
             no_repeat, penalty = min(no_repeat or _GUARD_NGRAM, _GUARD_NGRAM), max(penalty, _GUARD_PENALTY)
         return Request(self.beams, least, most, no_repeat, penalty, m.length_penalty, m.bad_words_ids)
-
-    def _guard(self, batch: list[str], results: list[Output]) -> list[Output]:
-        """Decode looping outputs again with repeated 3-grams blocked."""
-        if not self.options.loop_guard:
-            return results
-        looping = [i for i, out in enumerate(results) if self._loops(batch[i], out)]
-        if not looping:
-            return results
-        retry = [batch[i] for i in looping]
-        request = self._request(retry[0], guard=True)
-        self.model_calls += 1
-        (again,) = self.engine.generate([(self._ids(retry), request)])
-        results = list(results)
-        for i, out in zip(looping, again, strict=True):
-            results[i] = out
-        log.debug("decoded %d looping outputs again with repeats blocked", len(looping))
-        return results
 
     def _loops(self, source: str, output: Output) -> bool:
         """Does the output repeat itself where the source does not (哈哈哈 may)?"""

@@ -46,6 +46,7 @@ def test_run_writes_both_files_named_after_the_document(sample_run):
     ]
     log = result.stderr.decode()
     assert f"{len(SAMPLE_SENTENCES)} sentences, {len(UNIQUE_SENTENCES)} unique" in log
+    assert re.search(r"\d+ decoded again after a loop", log)  # the tiny model loops: the summary says so
     assert "Traceback" not in log
 
 

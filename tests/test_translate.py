@@ -266,6 +266,21 @@ def test_looping_outputs_are_decoded_again_with_repeats_blocked(translator):
         assert not has_loop(fixed[piece].ids)  # 3-grams blocked: no loop is left
 
 
+def test_the_loops_of_all_batches_are_decoded_again_together_once(translator):
+    unguarded = with_options(translator, loop_guard=False, batch_tokens=64)
+    pieces = pieces_of(unguarded, SENTENCES)
+    raw = unguarded._outputs(pieces, progress=False)
+    looping = [p for p, out in raw.items() if unguarded._loops(p, out)]
+    batches = unguarded._batches(pieces)
+    assert len({i for i, batch in enumerate(batches) for p in batch if p in looping}) > 1  # loops in several batches
+    guarded = with_options(translator, batch_tokens=64)
+    guarded._outputs(pieces, progress=False)
+    retries = len(guarded._batches(looping, guard=True))
+    assert guarded.model_calls == len(batches) + retries  # one pass, then the loops together
+    assert retries < len({i for i, batch in enumerate(batches) for p in batch if p in looping})
+    assert guarded.stats["retried"] == len(looping)
+
+
 def test_a_source_that_repeats_itself_may_be_echoed(translator):
     guarded = with_options(translator)
     out = Output(ids=(5, 5, 5, 5, 5), logprob=-0.1, finished=True)
