@@ -207,6 +207,12 @@ def _parser() -> argparse.ArgumentParser:
         "--no-cache", dest="use_cache", action="store_false", help="neither read nor write the translation cache"
     )
     model.add_argument(
+        "--loop-guard",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="decode an output that repeats itself again, with repeats blocked (default: on)",
+    )
+    model.add_argument(
         "--glossary",
         metavar="FILE",
         help="terminology, TBX or CSV/TSV (zh,en[,note]): each term reaches the English as the glossary "
@@ -571,6 +577,7 @@ def _load_translator(args: argparse.Namespace, glossary: Glossary = NO_GLOSSARY)
         device=args.device,
         precision=args.precision,
         threads=args.threads,
+        loop_guard=args.loop_guard,
     )
     return Translator.load(args.model, options, cache=args.cache, use_cache=args.use_cache, glossary=glossary)
 
