@@ -19,7 +19,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from .errors import ZhenError
-from .settings import DEFAULT_MODEL, MODEL_ENV_VAR, SAVED_MODEL_DIR
+from .settings import DEFAULT_MODEL, MODEL_ENV_VAR, SAVED_MODEL_DIR, conversions_dir
+from .textio import atomic_write
 
 # Seconds to wait for the hub before deciding there is no network.
 HUB_PROBE_TIMEOUT = 3.0
@@ -259,16 +260,41 @@ def fingerprint(name: str) -> str:
     digest = hashlib.sha256()
     path = Path(name)
     if path.is_dir():
-        for file in sorted(p for p in path.iterdir() if p.is_file()):
-            digest.update(file.name.encode() + b"\0")
-            with file.open("rb") as stream:
-                while chunk := stream.read(1 << 20):
-                    digest.update(chunk)
+        return _directory_fingerprint(path)
     else:
         config = _model_file(name, "config.json")
         commit = config.parent.name if config else ""  # .../snapshots/<commit>/config.json
         digest.update(name.encode() + b"\0" + commit.encode())
     return digest.hexdigest()
+
+
+def _directory_fingerprint(path: Path) -> str:
+    """The hash of a model directory's files, remembered by their names, sizes
+    and modification times: hashing opus-mt's 300 MB takes a good part of a
+    second, every run, and a changed file never keeps both."""
+    files = sorted(p for p in path.iterdir() if p.is_file())
+    listing = json.dumps([(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files])
+    key = hashlib.sha256(f"{path.resolve()}\0{listing}".encode()).hexdigest()
+    memo = conversions_dir(str(path)) / "fingerprints.json"
+    try:
+        known = json.loads(memo.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    if isinstance(known, dict) and isinstance(known.get(key), str):
+        return known[key]
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.name.encode() + b"\0")
+        with file.open("rb") as stream:
+            while chunk := stream.read(1 << 20):
+                digest.update(chunk)
+    found = digest.hexdigest()
+    try:  # a cache: failing to write it only costs the next run the hashing
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(memo, json.dumps({**(known if isinstance(known, dict) else {}), key: found}).encode())
+    except (OSError, ZhenError):
+        pass
+    return found
 
 
 def looks_like_path(name: str) -> bool:

@@ -396,3 +396,18 @@ def test_model_without_generation_config_uses_its_config(tiny_model, tmp_path):
     translator = Translator.load(str(older), DecodingOptions(device="cpu"), use_cache=False)
     assert translator.model.max_tokens == 128  # the position embeddings, not GenerationConfig's default 20
     assert translator.translate(["小米生态链的产品。"])[0].text
+
+
+def test_a_model_directory_is_hashed_once_until_a_file_changes(tiny_model, tmp_path, monkeypatch):
+    from pipeline.model import fingerprint
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    monkeypatch.setenv("ZHEN_MODELS_DIR", str(tmp_path / "models"))
+    first = fingerprint(str(model))
+    assert (tmp_path / "models" / "ctranslate2" / "fingerprints.json").is_file()
+    assert fingerprint(str(model)) == first == fingerprint(str(tiny_model))  # same contents, same hash
+    config = model / "generation_config.json"
+    text = config.read_text()
+    config.write_text(text.replace('"num_beams": 2', '"num_beams": 3'))  # same size, new contents
+    assert fingerprint(str(model)) != first
