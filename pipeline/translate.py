@@ -135,6 +135,7 @@ class Translator:
         self.stats: Counter[str] = Counter()
         self.encode = functools.lru_cache(maxsize=1 << 16)(self._encode)
         self._decoded: set[str] = set()  # the pieces of the last call that the model translated
+        self._retried: set[str] = set()  # and those it decoded again after a loop
 
     @classmethod
     def load(
@@ -162,6 +163,7 @@ class Translator:
         outputs = self._outputs(pieces, progress)
         for plan in {plan for plan in plans if isinstance(plan, _Pieces)}:
             self.stats["translated" if any(p in self._decoded for p in plan.pieces) else "cached"] += 1
+            self.stats["retried"] += any(p in self._retried for p in plan.pieces)
         return [plan if isinstance(plan, Translation) else self._join(plan, outputs) for plan in plans]
 
     def fits(self, text: str) -> bool:
@@ -211,7 +213,7 @@ class Translator:
 
         outputs = self.cache.get(pieces)
         missing = [p for p in pieces if p not in outputs]
-        self._decoded = set(missing)
+        self._decoded, self._retried = set(missing), set()
         log.debug(
             "%d of %d sentences (or pieces of long ones) found in the translation cache", len(outputs), len(pieces)
         )
@@ -232,7 +234,7 @@ class Translator:
                 done = dict(zip(batch, results, strict=True))
                 self.cache.put(done)
                 outputs.update(done)
-            self.stats["retried"] += len(looping)
+            self._retried = set(looping)
             if looping:
                 log.debug("decoded %d looping outputs again with repeats blocked", len(looping))
         return outputs
