@@ -141,6 +141,12 @@ class Unit:
     terms: tuple[tuple[str, str], ...] = ()  # glossary terms of the source: (Chinese, English)
     near: NearMatch | None = None  # a fuzzy match from the memory (see Translation.near)
     context: tuple[str, str] = ("", "")  # the source sentences before and after its first occurrence
+
+    @property
+    def fuzzy_matched(self) -> bool:
+        """Its translation is the memory's fuzzy match (not the model's, offered beside)."""
+        return self.near is not None and self.target == self.near.approval.target
+
     glossary: str = ""  # the glossary they come from: its name and version
 
 

@@ -128,7 +128,7 @@ def po_file(units: Sequence[Unit], provenance: Provenance, source_path: str, pat
                 comment=entry_comment(unit, provenance, path),
                 occurrences=[(_reference_path(path), str(line)) for path, line in unit.locations],
                 # A fuzzy match shows what its source was: Poedit marks the difference.
-                previous_msgid=clean_segment(unit.near.approval.source) if unit.near and _matched(unit) else None,
+                previous_msgid=clean_segment(unit.near.approval.source) if unit.near and unit.fuzzy_matched else None,
             )
         )
     return po
@@ -387,11 +387,6 @@ def _reference_path(path: str) -> str:
     return f"\u2068{path}\u2069" if any(c.isspace() for c in path) else path
 
 
-def _matched(unit: Unit) -> bool:
-    """The unit's translation is a fuzzy match from the memory (not the model's)."""
-    return unit.near is not None and unit.target == unit.near.approval.target
-
-
 def _draft(unit: Unit) -> bool:
     """Machine output is a draft; an approved translation never; an aligned
     human translation only when the aligner warned about it (uncertain, or
@@ -411,7 +406,7 @@ def entry_comment(unit: Unit, provenance: Provenance, path: Path | None) -> str:
         lines = [f"From the {provenance.model}, aligned by zhen; alignment confidence {unit.confidence:.2f}"]
     elif unit.copied:
         lines = ["Copied from the source: it has no Chinese to translate"]
-    elif unit.near is not None and _matched(unit):
+    elif unit.near is not None and unit.fuzzy_matched:
         lines = [f"Fuzzy match {unit.near.score:.0%} from the translation memory ({unit.near.approval.note()})"]
     else:
         model_score = "" if unit.logprob is None else f"; model log-probability {unit.logprob:.2f} per token"

@@ -294,7 +294,7 @@ def _summary(document: Document, pairs: Sequence[Pair], units: Sequence[Unit], s
             (sum(unit.approval is not None for unit in units), "approved"),
             (sum(unit.copied for unit in units), "copied (no Chinese)"),
             (
-                sum(u.near is not None and u.target == u.near.approval.target for u in units),
+                sum(unit.fuzzy_matched for unit in units),
                 "fuzzy matches from the translation memory",
             ),
             (stats["translated"], "translated by the model"),

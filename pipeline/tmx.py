@@ -109,7 +109,7 @@ def _machine_props(tu: etree._Element, unit: Unit, provenance: Provenance) -> No
         _prop(tu, ORIGIN, "reviewer-edit")
         return
     _prop(tu, CONFIDENCE, f"{unit.confidence:.3f}")
-    if unit.near is not None and unit.target == unit.near.approval.target:
+    if unit.near is not None and unit.fuzzy_matched:
         _prop(tu, ORIGIN, FUZZY_MATCH)
         _prop(tu, "x-zhen-match", f"{unit.near.score:.0%}")
         return
@@ -242,7 +242,7 @@ class TmxImport:
         if len(segments) < 2:
             self.other_languages += 1
             return None
-        if any(_has_entity(seg) for _, seg in segments.values()):
+        if any(has_entity(seg) for _, seg in segments.values()):
             # An entity the file declares (or not at all): its text is unknown,
             # and dropping it would store a translation with a hole in it.
             self.entities += 1
@@ -291,7 +291,7 @@ def read_units(path: str | Path) -> tuple[dict[str, str], Iterator[TmxUnit]]:
     def units() -> Iterator[TmxUnit]:
         for tu, _ in itertools.chain([first], stream):
             segments = _segments(tu)
-            if len(segments) < 2 or any(_has_entity(seg) for _, seg in segments.values()):
+            if len(segments) < 2 or any(has_entity(seg) for _, seg in segments.values()):
                 continue
             props: dict[str, list[str]] = {}
             for prop in _children(tu, "prop"):
@@ -362,7 +362,8 @@ def read_tmx(path: str | Path) -> TmxImport:
     return TmxImport(Path(path))
 
 
-def _has_entity(element: etree._Element) -> bool:
+def has_entity(element: etree._Element) -> bool:
+    """An entity reference (never expanded: its text is unknown) in ``element``."""
     return any(isinstance(node, etree._Entity) for node in element.iter())
 
 

@@ -107,6 +107,14 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, stdin:
     )
 
 
+def run_make(cwd: Path, model: Path, *args: str, env: dict | None = None):
+    """The project's Makefile run in ``cwd`` (its corpus/ and out/) with this
+    Python and ``model``; return the CompletedProcess (text)."""
+    make = require_tool("make")
+    command = [make, "-f", str(ROOT / "Makefile"), f"PYTHON={sys.executable}", f"MODEL={model}", *args]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
 def check_outputs(out: Path) -> None:
     """Every TMX and PO in ``out`` passes the consumers' checks: the TMX 1.4b
     DTD, ``msgfmt --check``, and translate-toolkit reading the same units

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import polib
 import pytest
-from conftest import ROOT, SAMPLE, TMX_DTD, omegat_translate, require_tool, run_cli
+from conftest import ROOT, SAMPLE, TMX_DTD, omegat_translate, require_tool, run_cli, run_make
 from lxml import etree
 
 from pipeline.han import HAN
@@ -267,7 +267,6 @@ def test_help_and_console_script():
 
 
 def test_make_builds_incrementally(tiny_model, tmp_path):
-    make = require_tool("make")
     (tmp_path / "corpus").mkdir()
     shutil.copy(SAMPLE, tmp_path / "corpus" / "a.zh.txt")
     (tmp_path / "corpus" / "b.txt").write_text("第一句。第二句。", encoding="utf-8")
@@ -276,9 +275,8 @@ def test_make_builds_incrementally(tiny_model, tmp_path):
     shutil.copytree(tiny_model, other_model)
 
     def make_run(*args, model=tiny_model):
-        command = [make, "-f", str(ROOT / "Makefile"), f"PYTHON={sys.executable}", f"MODEL={model}", *args]
         env = {k: v for k, v in os.environ.items() if k != "ZHEN_TM"}  # make's own default memory
-        result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        result = run_make(tmp_path, model, *args, env=env)
         assert result.returncode == 0, result.stdout + result.stderr
         return re.findall(r" run \"([^\"]+)\"", result.stdout), result.stderr
 

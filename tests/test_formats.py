@@ -9,13 +9,12 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import polib
 import pytest
-from conftest import ROOT, TMX_DTD, check_outputs, require_tool, run_cli
+from conftest import TMX_DTD, check_outputs, require_tool, run_cli, run_make
 from lxml import etree
 from lxml import html as lxml_html
 from markdown_it import MarkdownIt
@@ -347,30 +346,21 @@ def test_placeholders_travel_through_tmx_as_inline_codes_and_back(translated, tm
 
 
 def test_make_picks_up_every_format_in_the_corpus(tiny_model, tmp_path):
-    make = require_tool("make")
     shutil.copytree(DATA, tmp_path / "corpus")
     (tmp_path / "corpus" / "notes.txt").write_text("第一句。第二句。\n", encoding="utf-8")
     (tmp_path / "corpus" / "picture.png").write_bytes(b"\x89PNG\r\n")  # not a document: left alone
-    command = [
-        make,
-        "-f",
-        str(ROOT / "Makefile"),
-        f"PYTHON={sys.executable}",
-        f"MODEL={tiny_model}",
-        "ZHEN_OPTS=--no-tm",
-    ]
-    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    result = run_make(tmp_path, tiny_model, "ZHEN_OPTS=--no-tm")
     assert result.returncode == 0, result.stdout + result.stderr
     built = sorted(re.findall(r" run \"corpus/([^\"]+)\"", result.stdout))
     assert built == sorted([p.name for p in DATA.iterdir()] + ["notes.txt"])
     out = {p.name for p in (tmp_path / "out").iterdir()}
     assert {"README.en.md", "index.en.html", "messages.en.json", "strings.en.xlf", "notes.en.txt", "app.zh.po"} <= out
-    again = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    again = run_make(tmp_path, tiny_model, "ZHEN_OPTS=--no-tm")
     assert " run " not in again.stdout  # nothing changed, nothing redone
 
     # Two documents that would write the same out/<name>.tmx: a clear error before anything runs.
     (tmp_path / "corpus" / "notes.md").write_text("# 标题\n", encoding="utf-8")
-    clash = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    clash = run_make(tmp_path, tiny_model, "ZHEN_OPTS=--no-tm")
     assert clash.returncode != 0 and "out/notes.tmx" in clash.stderr and " run " not in clash.stdout
 
 

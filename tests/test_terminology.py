@@ -5,14 +5,12 @@ term by chance), and checked in translations people wrote."""
 import io
 import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import polib
 import pytest
-from conftest import ROOT, TMX_DTD, check_outputs, require_tool, run_cli
+from conftest import TMX_DTD, check_outputs, run_cli, run_make
 from lxml import etree
 
 from pipeline.glossary import read_glossary
@@ -179,23 +177,13 @@ def test_a_bad_glossary_is_a_one_line_error_before_the_model_loads(tmp_path, con
 
 
 def test_make_takes_a_glossary_and_redoes_documents_when_it_changes(tiny_model, tmp_path):
-    make = require_tool("make")
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / "doc.txt").write_text("他在小米工作了三年。\n", encoding="utf-8")
     glossary = tmp_path / "terms.csv"
     glossary.write_text("zh,en\n小米,Xiaomi\n", encoding="utf-8")
 
     def make_run():
-        command = [
-            make,
-            "-f",
-            str(ROOT / "Makefile"),
-            f"PYTHON={sys.executable}",
-            f"MODEL={tiny_model}",
-            f"GLOSSARY={glossary}",
-            "ZHEN_OPTS=--no-tm",
-        ]
-        result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        result = run_make(tmp_path, tiny_model, f"GLOSSARY={glossary}", "ZHEN_OPTS=--no-tm")
         assert result.returncode == 0, result.stdout + result.stderr
         return " run " in result.stdout, (tmp_path / "out" / "doc.en.txt").read_text(encoding="utf-8")
 

@@ -22,6 +22,7 @@ from ..errors import ZhenError
 from ..han import HAN
 from ..protect import code_spans
 from ..textio import decode_raw, printable
+from ..tmx import has_entity
 from .base import Source, Translated
 
 XLIFF_1 = "urn:oasis:names:tc:xliff:document:1.2"
@@ -69,12 +70,8 @@ def _sources(root: etree._Element, namespace: str) -> list[tuple[etree._Element,
             else element.findall(f"{{{namespace}}}segment/{{{namespace}}}source")
         )
         # An entity reference (declared in the file, never expanded): its text is unknown.
-        found += [(source, element.get("id", "")) for source in sources if not _has_entity(source)]
+        found += [(source, element.get("id", "")) for source in sources if not has_entity(source)]
     return found
-
-
-def _has_entity(element: etree._Element) -> bool:
-    return any(isinstance(node, etree._Entity) for node in element.iter())
 
 
 def _inner(element: etree._Element) -> str:
