@@ -105,7 +105,7 @@ setup:
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --upgrade pip
 	$(PYTHON) -m pip install "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	$(PYTHON) -m pip install -e ".[dev,bench]"
+	$(PYTHON) -m pip install -e ".[dev,bench,ray]"
 
 # Two test processes: most tests wait on a zhen subprocess or the model.
 TEST_JOBS ?= 2

@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -39,7 +40,7 @@ from .settings import (
 )
 from .textio import read_document
 from .tmx import read_tmx, write_tmx
-from .translate import MAX_BATCH_TOKENS, MAX_BEAMS, DecodingOptions, Translator, max_threads
+from .translate import MAX_BATCH_TOKENS, MAX_BEAMS, MAX_THREADS, DecodingOptions, Translator, max_threads
 from .vecalign import evaluate, parse_beads
 
 log = logging.getLogger("pipeline")
@@ -194,9 +195,10 @@ def _parser() -> argparse.ArgumentParser:
     model.add_argument("--device", default="auto", type=_device, help="cpu, cuda, cuda:N or auto (default: auto)")
     model.add_argument(
         "--threads",
-        type=_whole(1, max_threads()),
+        type=_whole(1, MAX_THREADS),
         metavar="N",
-        help=f"CPU threads, up to the {max_threads()} cores of this machine (default: all)",
+        help=f"CPU threads, up to the {max_threads()} cores of this machine (default: all); with --ray, "
+        "per actor, up to a node's cores (default: 4, or a node's cores if fewer)",
     )
     model.add_argument(
         "--cache",
@@ -270,6 +272,22 @@ def _parser() -> argparse.ArgumentParser:
         default="beside",
         help="a fuzzy match is offered in the comment beside the model's draft (beside), or is the "
         "entry's draft itself, the model not asked (instead, as msgmerge does) (default: %(default)s)",
+    )
+    run.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help='translate on a Ray cluster (pip install "zhen[ray]"): auto, host:6379 or ray://host:10001; '
+        "without ADDRESS, $RAY_ADDRESS, else a Ray started on this machine for the run. Outputs, the "
+        "cache and the memory stay here; the files are those of a local run",
+    )
+    run.add_argument(
+        "--ray-actors",
+        type=_whole(1, 1 << 16),
+        metavar="N",
+        help="with --ray: translation actors, each loading the model once (default: as many as the "
+        "cluster's CPUs allow at --threads each; one per GPU on GPU nodes)",
     )
     run.set_defaults(command=_run, usage=run)
 
@@ -409,16 +427,33 @@ def _parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> None:
     glossary = _glossary(args)
     memory: Memory = _memory(args) if args.use_tm else NO_MEMORY
-    run(
-        args.inputs,
-        args.out,
-        lambda: _load_translator(args, glossary),
-        memory,
-        encoding=args.encoding,
-        progress=args.progress,
-        glossary=glossary,
-        fuzzy=FuzzyMatches(args.fuzzy_threshold / 100, instead=args.fuzzy_matches == "instead"),
-    )
+    fuzzy = FuzzyMatches(args.fuzzy_threshold / 100, instead=args.fuzzy_matches == "instead")
+    if args.ray is None:
+        if args.ray_actors:
+            raise ZhenError("--ray-actors needs --ray")
+        run(
+            args.inputs,
+            args.out,
+            lambda: _load_translator(args, glossary),
+            memory,
+            args.encoding,
+            args.progress,
+            glossary,
+            fuzzy,
+        )
+        return
+    from .cluster import connect  # Ray is imported only for --ray
+
+    with connect(args.ray or None, args.ray_actors, args.threads) as cluster, tempfile.TemporaryDirectory() as scratch:
+        # The cache is how translations come back from the cluster: without
+        # one (--no-cache), a cache for this run only.
+        cache = args.cache if args.use_cache else Path(scratch) / "cache.sqlite"
+        options = cluster.options(_decoding_options(args))
+
+        def load() -> Translator:
+            return Translator.load(args.model, options, cache=cache, glossary=glossary, here=False)
+
+        run(args.inputs, args.out, load, memory, args.encoding, args.progress, glossary, fuzzy, translate_first=cluster)
 
 
 def _import_tmx(args: argparse.Namespace) -> None:
@@ -570,7 +605,12 @@ def _glossary(args: argparse.Namespace) -> Glossary:
 
 
 def _load_translator(args: argparse.Namespace, glossary: Glossary = NO_GLOSSARY) -> Translator:
-    options = DecodingOptions(
+    options = _decoding_options(args)
+    return Translator.load(args.model, options, cache=args.cache, use_cache=args.use_cache, glossary=glossary)
+
+
+def _decoding_options(args: argparse.Namespace) -> DecodingOptions:
+    return DecodingOptions(
         engine=args.engine,
         beams=args.beams,
         batch_tokens=args.batch_tokens,
@@ -579,7 +619,6 @@ def _load_translator(args: argparse.Namespace, glossary: Glossary = NO_GLOSSARY)
         threads=args.threads,
         loop_guard=args.loop_guard,
     )
-    return Translator.load(args.model, options, cache=args.cache, use_cache=args.use_cache, glossary=glossary)
 
 
 def _device(text: str) -> str:

@@ -91,6 +91,7 @@ class TranslationMemory:
         """Open the memory at ``path``, creating it if there is none (the
         command line decides where that is allowed)."""
         self.path = Path(path)
+        self._indexed: tuple[list[str], SimilarFinder] | None = None  # for near(), built on first use
         with self._errors("open"):
             self.db = store.connect(self.path, store.MEMORY, _SCHEMA)
             columns = {row[1] for row in self.db.execute("PRAGMA table_info(approved)")}
@@ -127,16 +128,15 @@ class TranslationMemory:
         """For each of ``sources``, the approved translation of the most similar
         sentence the memory holds, if at least ``threshold`` alike (0 to 1).
 
-        The memory's sentences are indexed by character pairs once per call
-        (:class:`~pipeline.similar.SimilarFinder`): a million approved units
-        answer ten thousand sentences in well under a minute (``make bench-review``).
+        The memory's sentences are indexed by character pairs once, until
+        it learns new ones (:class:`~pipeline.similar.SimilarFinder`): a
+        million approved units answer ten thousand sentences in well under a
+        minute (``make bench-review``).
         """
         sources = list(dict.fromkeys(sources))
         if not sources:
             return {}
-        with self._errors("read"):
-            keys = [key for (key,) in self.db.execute("SELECT DISTINCT key FROM approved")]
-        finder = SimilarFinder(keys)
+        keys, finder = self._index()
         best = {}
         for source in sources:
             score, number = finder.most_similar(match_key(source))
@@ -144,6 +144,13 @@ class TranslationMemory:
                 best[source] = (keys[number], round(score, 3))
         approvals = self.lookup(key for key, _ in best.values())  # a key is its own match key
         return {source: NearMatch(approvals[key], score) for source, (key, score) in best.items()}
+
+    def _index(self) -> tuple[list[str], SimilarFinder]:
+        if self._indexed is None:
+            with self._errors("read"):
+                keys = [key for (key,) in self.db.execute("SELECT DISTINCT key FROM approved")]
+            self._indexed = keys, SimilarFinder(keys)
+        return self._indexed
 
     def learn(self, approvals: Iterable[Approval]) -> int:
         """Store approved translations, all or none; return how many were new
@@ -175,7 +182,10 @@ class TranslationMemory:
         before = self._approvals()
         with self._errors("write to"), store.transaction(self.db, f"the translation memory {self.path}") as cursor:
             cursor.executemany(insert, rows)
-        return self._approvals() - before
+        new = self._approvals() - before
+        if new:
+            self._indexed = None
+        return new
 
     def _approvals(self) -> int:
         """How many translations are approved (for a sentence, each different one counts)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -68,6 +68,7 @@ def run(
     progress: bool | None = None,
     glossary: Glossary = NO_GLOSSARY,
     fuzzy: FuzzyMatches = FuzzyMatches(),
+    translate_first: Callable[[Translator, list[str]], None] | None = None,
 ) -> list[Outputs]:
     """Translate each input document into ``out_dir/<name>.tmx`` and ``.po``.
 
@@ -80,33 +81,88 @@ def run(
     is not sent to the model, and when it knows them all the model is not
     even loaded. Outputs are written atomically, each document's once it is
     fully translated.
+
+    Documents are then planned, translated and written a window at a time
+    (:data:`WINDOW_BYTES` of input), so a corpus of any size is never held
+    whole. ``translate_first`` (a cluster: :mod:`pipeline.cluster`) is
+    given each window's sentences for the model before they are translated
+    here; it stores its translations in the translator's cache, where the
+    translator then finds them.
     """
     out_dir = Path(out_dir)
     created = creation_time()
-    sources = [read_source(path, read_bytes(path), encoding) for path in inputs]
-    documents = [source.document for source in sources]
-    _check_distinct_names(documents, out_dir)
+    inputs_read = _read_inputs(inputs, encoding, out_dir)
+    _check_distinct_names(inputs_read)
     _make_writable_dir(out_dir)
     reviews = {}
-    for document in documents:
-        outputs = output_paths(document, out_dir)
-        for path in {outputs.tmx, outputs.po, outputs.document}:
+    for found in inputs_read:
+        for path in {found.outputs.tmx, found.outputs.po, found.outputs.document}:
             check_writable(path)
             remove_stale_temporaries(path)
-        reviews[document.path] = Review.of(read_existing(outputs.po), outputs.po, memory)
+        reviews[found.document_path] = Review.of(read_existing(found.outputs.po), found.outputs.po, memory)
     _learn(memory, [approval for review in reviews.values() for approval in review.approved])
-    plans = [plan_document(source, memory, reviews[source.document.path]) for source in sources]
-    plans = with_fuzzy_matches(plans, memory, fuzzy)
-    _announce_long(plans)
-    translator = load_translator() if any(p.to_translate for p in plans) else None
-    provenance = Provenance(model=translator.name if translator else "", created=created)
+    translator: Translator | None = None
     written = []
-    for document_plan in plans:
-        before = Counter(translator.stats) if translator else Counter()
-        pairs = translate_document(document_plan, translator, progress, glossary)
-        stats = (Counter(translator.stats) - before) if translator else Counter()
-        written.append(write_outputs(document_plan.source, pairs, out_dir, provenance, memory, stats, glossary))
+    for sources in _windows(inputs_read, encoding):
+        plans = [plan_document(source, memory, reviews[source.document.path]) for source in sources]
+        plans = with_fuzzy_matches(plans, memory, fuzzy)
+        _announce_long(plans)
+        wanted = [text for plan in plans for text in plan.to_translate]
+        if wanted and translator is None:
+            translator = load_translator()
+        if wanted and translator is not None and translate_first is not None:
+            translate_first(translator, wanted)
+        provenance = Provenance(model=translator.name if translator else "", created=created)
+        for document_plan in plans:
+            before = Counter(translator.stats) if translator else Counter()
+            pairs = translate_document(document_plan, translator, progress, glossary)
+            stats = (Counter(translator.stats) - before) if translator else Counter()
+            written.append(write_outputs(document_plan.source, pairs, out_dir, provenance, memory, stats, glossary))
     return written
+
+
+# Input bytes planned, translated and written together: what the run holds
+# at once (a document in memory takes some 25 times its size on disk).
+WINDOW_BYTES = 16 << 20
+
+
+@dataclass(frozen=True)
+class _Input:
+    """An input that was read and found good; held only if it is in the first window."""
+
+    path: str | Path
+    document_path: str  # as the document names itself (stdin: "stdin")
+    outputs: Outputs
+    size: int
+    source: Source | None
+
+
+def _read_inputs(inputs: Sequence[str | Path], encoding: str | None, out_dir: Path) -> list[_Input]:
+    """Every input read and decoded, so that a bad one fails before any work;
+    those of the first window kept, so a run of small documents reads each once."""
+    found, held = [], 0
+    for path in inputs:
+        data = read_bytes(path)
+        source = read_source(path, data, encoding)
+        keep = str(path) == "-" or held + len(data) <= WINDOW_BYTES  # stdin cannot be read again
+        held += len(data) if keep else 0
+        document = source.document
+        found.append(_Input(path, document.path, output_paths(document, out_dir), len(data), source if keep else None))
+    return found
+
+
+def _windows(inputs: Sequence[_Input], encoding: str | None) -> Iterator[list[Source]]:
+    """The inputs' sources, read again where not held, a window at a time."""
+    window: list[Source] = []
+    size = 0
+    for found in inputs:
+        window.append(found.source or read_source(found.path, read_bytes(found.path), encoding))
+        size += found.size
+        if size >= WINDOW_BYTES:
+            yield window
+            window, size = [], 0
+    if window:
+        yield window
 
 
 @dataclass(frozen=True)
@@ -363,10 +419,10 @@ def _make_writable_dir(out_dir: Path) -> None:
         raise ZhenError(f"cannot write in {out_dir}: {err.strerror or err}") from None
 
 
-def _check_distinct_names(documents: Sequence[Document], out_dir: Path) -> None:
+def _check_distinct_names(inputs: Sequence[_Input]) -> None:
     seen: dict[Path, str] = {}
-    for document in documents:
-        target = output_paths(document, out_dir).tmx
+    for found in inputs:
+        target = found.outputs.tmx
         if target in seen:
-            raise ZhenError(f"{seen[target]} and {document.path} would both write {target}; rename one")
-        seen[target] = document.path
+            raise ZhenError(f"{seen[target]} and {found.document_path} would both write {target}; rename one")
+        seen[target] = found.document_path

@@ -54,6 +54,7 @@ SAME_OUTPUT = {"same_output": True}
 # threads than cores only contend (and CTranslate2 aborts on absurd counts).
 MAX_BEAMS = 32
 MAX_BATCH_TOKENS = 1 << 16
+MAX_THREADS = 1 << 10  # no machine's cores; each run checks its own (max_threads)
 
 
 def max_threads() -> int:
@@ -136,6 +137,9 @@ class Translator:
         self.encode = functools.lru_cache(maxsize=1 << 16)(self._encode)
         self._decoded: set[str] = set()  # the pieces of the last call that the model translated
         self._retried: set[str] = set()  # and those it decoded again after a loop
+        # Pieces decoded on a cluster this run (:meth:`store`), and those decoded again there.
+        self._decoded_elsewhere: set[str] = set()
+        self._retried_elsewhere: set[str] = set()
 
     @classmethod
     def load(
@@ -145,10 +149,15 @@ class Translator:
         cache: str | Path | None = None,
         use_cache: bool = True,
         glossary: Glossary = NO_GLOSSARY,
+        here: bool = True,
     ) -> Translator:
-        """Load a MarianMT model (hub id or directory; see settings.model_name) into the chosen engine."""
-        _check_options(options)
-        kind, device = choose_engine(options.engine, options.device)
+        """Load a MarianMT model (hub id or directory; see settings.model_name) into the chosen engine.
+
+        ``here=False``: the engine will run elsewhere (on a cluster), its
+        device and threads not this machine's: only the tokenizer is used here.
+        """
+        _check_options(options, here)
+        kind, device = choose_engine(options.engine, options.device, here)
         model, tokenizer = open_model(model_name(name))
         engine = LazyEngine(kind, model, tokenizer, device, options.precision, options.threads)
         return cls(engine, tokenizer, model, options, cache, use_cache, glossary)
@@ -159,12 +168,44 @@ class Translator:
         ``progress=None`` shows a bar only on a terminal.
         """
         plans = [self._plan(s) for s in sentences]
-        pieces = list(dict.fromkeys(p for plan in plans if isinstance(plan, _Pieces) for p in plan.pieces))
-        outputs = self._outputs(pieces, progress)
+        outputs = self._outputs(self._pieces_of(plans), progress)
         for plan in {plan for plan in plans if isinstance(plan, _Pieces)}:
             self.stats["translated" if any(p in self._decoded for p in plan.pieces) else "cached"] += 1
             self.stats["retried"] += any(p in self._retried for p in plan.pieces)
         return [plan if isinstance(plan, Translation) else self._join(plan, outputs) for plan in plans]
+
+    def missing(self, sentences: Sequence[str]) -> list[str]:
+        """The distinct pieces of ``sentences`` the cache has no output for,
+        in the order :meth:`decode` batches them (similar lengths together)."""
+        pieces = self._pieces_of([self._plan(s) for s in sentences])
+        found = self.cache.get(pieces)
+        return [p for batch in self._batches([p for p in pieces if p not in found]) for p in batch]
+
+    def decode(self, pieces: Sequence[str]) -> Iterator[tuple[dict[str, Output], set[str]]]:
+        """The model's outputs for ``pieces``, batch by batch, with the loop
+        guard: a batch's final outputs, and those of them decoded again after a loop.
+
+        Looping outputs are held back and decoded again together, once, at
+        the end (one that still loops is flagged, not retried).
+        """
+        looping: list[str] = []
+        for batch, results in self._generate(list(pieces)):
+            done = dict(zip(batch, results, strict=True))
+            again = {piece for piece, out in done.items() if self.options.loop_guard and self._loops(piece, out)}
+            looping += sorted(again, key=batch.index)
+            yield {piece: out for piece, out in done.items() if piece not in again}, set()
+        for batch, results in self._generate(looping, guard=True):
+            yield dict(zip(batch, results, strict=True)), set(batch)
+
+    def store(self, outputs: dict[str, Output], retried: set[str]) -> None:
+        """Outputs decoded elsewhere (on a cluster) into the cache, counted
+        as this run's translations in the summary lines."""
+        self.cache.put(outputs)
+        self._decoded_elsewhere.update(outputs)
+        self._retried_elsewhere.update(retried)
+
+    def _pieces_of(self, plans: Sequence[Translation | _Pieces]) -> list[str]:
+        return list(dict.fromkeys(p for plan in plans if isinstance(plan, _Pieces) for p in plan.pieces))
 
     def fits(self, text: str) -> bool:
         """Does ``text`` fit the model's input (end-of-sentence mark included)?"""
@@ -213,33 +254,26 @@ class Translator:
 
         outputs = self.cache.get(pieces)
         missing = [p for p in pieces if p not in outputs]
-        self._decoded, self._retried = set(missing), set()
+        self._decoded = set(missing) | (self._decoded_elsewhere & set(pieces))
+        self._retried = self._retried_elsewhere & set(pieces)
         log.debug(
             "%d of %d sentences (or pieces of long ones) found in the translation cache", len(outputs), len(pieces)
         )
         with tqdm(
             total=len(pieces), initial=len(outputs), unit="sentence", desc="translating", disable=_no_bar(progress)
         ) as bar:
-            looping = []
-            for batch, results in self._generate(missing):
-                done = dict(zip(batch, results, strict=True))
-                again = {piece for piece, out in done.items() if self.options.loop_guard and self._loops(piece, out)}
-                self.cache.put({piece: out for piece, out in done.items() if piece not in again})
-                looping += sorted(again, key=batch.index)
+            for done, retried in self.decode(missing):
+                self.cache.put(done)  # batch by batch: an interrupted run resumes here
                 outputs.update(done)
-                bar.update(len(batch))
-            # The loop guard: the looping outputs of every batch decoded again
-            # together, once (one that still loops is flagged, not retried).
-            for batch, results in self._generate(looping, guard=True):
-                done = dict(zip(batch, results, strict=True))
-                self.cache.put(done)
-                outputs.update(done)
-            self._retried = set(looping)
-            if looping:
-                log.debug("decoded %d looping outputs again with repeats blocked", len(looping))
+                self._retried |= retried
+                bar.update(len(done))
+        if self._retried:
+            log.debug("decoded %d looping outputs again with repeats blocked", len(self._retried))
         return outputs
 
     def _generate(self, pieces: list[str], guard: bool = False) -> Iterator[tuple[list[str], list[Output]]]:
+        if not pieces:  # not even the engine loaded
+            return
         batches = self._batches(pieces, guard)
         requests = ((self._ids(batch), self._request(batch[0], guard)) for batch in batches)
         self.model_calls += len(batches)
@@ -337,11 +371,11 @@ def _no_bar(progress: bool | None) -> bool | None:
     return None if progress is None else not progress
 
 
-def _check_options(options: DecodingOptions) -> None:
+def _check_options(options: DecodingOptions, here: bool = True) -> None:
     for name, value, most in (
         ("beams", options.beams, MAX_BEAMS),
         ("batch-tokens", options.batch_tokens, MAX_BATCH_TOKENS),
-        ("threads", options.threads, max_threads()),
+        ("threads", options.threads, max_threads() if here else MAX_THREADS),
     ):
         if value is not None and not 1 <= value <= most:
             raise ZhenError(f"--{name} must be from 1 to {most}, not {value}")

@@ -44,12 +44,13 @@ PRECISIONS = ("auto", "float32", "float16", "bfloat16", "int8")
 DEVICES = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 
-def choose_engine(engine: str, device: str) -> tuple[str, str]:
+def choose_engine(engine: str, device: str, here: bool = True) -> tuple[str, str]:
     """Resolve ``auto``: CTranslate2 on a CPU where it is installed, transformers on a GPU.
 
     PyPI's CTranslate2 needs CUDA 12's own libraries on a GPU, which a
     PyTorch install does not bring; PyTorch in float16 is the sure path
     there. On a CPU with CTranslate2, torch is not even imported.
+    ``here=False``: for another machine (a cluster's), whose GPUs are not checked here.
     """
     if engine not in ("auto", *ENGINES):
         raise ZhenError(f"unknown engine {engine!r}; use {' or '.join(ENGINES)}")
@@ -59,7 +60,7 @@ def choose_engine(engine: str, device: str) -> tuple[str, str]:
         device = "cuda" if _gpu_count(engine) else "cpu"
     if engine == "auto":
         engine = "transformers" if device.startswith("cuda") or not _has_ctranslate2() else "ctranslate2"
-    if device.startswith("cuda"):
+    if device.startswith("cuda") and here:
         count, who = _gpu_count(engine), "CTranslate2" if engine == "ctranslate2" else "torch"
         if not count:
             raise ZhenError(f"--device {device} asked for, but {who} sees no CUDA GPU; use --device cpu")

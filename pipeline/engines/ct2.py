@@ -129,9 +129,8 @@ def converted_model(name: str, model_fingerprint: str | None = None) -> Path:
     directory and renaming it makes concurrent first uses safe: one rename
     wins, the other copy is discarded.
     """
-    root = conversions_dir(name)
-    readable = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(name.rstrip("/")).name).strip("-.")[:60] or "model"
-    target = root / f"{readable}-{(model_fingerprint or fingerprint(name))[:16]}"
+    target = converted_path(name, model_fingerprint or fingerprint(name))
+    root = target.parent
     if (target / "model.bin").is_file():
         return target
     import ctranslate2
@@ -153,6 +152,12 @@ def converted_model(name: str, model_fingerprint: str | None = None) -> Path:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return target
+
+
+def converted_path(name: str, model_fingerprint: str) -> Path:
+    """Where :func:`converted_model` keeps the CTranslate2 copy of model ``name``."""
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(name.rstrip("/")).name).strip("-.")[:60] or "model"
+    return conversions_dir(name) / f"{readable}-{model_fingerprint[:16]}"
 
 
 def _mean(values) -> float:
