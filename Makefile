@@ -49,11 +49,17 @@ ifneq ($(SKIPPED),0)
 $(warning skipping $(SKIPPED) document(s) in corpus/ whose names make cannot handle; rename them or use `zhen run`)
 endif
 
-.PHONY: all setup test check tm report bench-segment bench-translate bench-align bench-review model tiny-model clean help FORCE
+.PHONY: all setup test check tm report bench-segment bench-translate bench-align bench-review bench-ray model tiny-model clean help FORCE
 
 all: $(OUTPUTS)
 ifeq ($(INPUTS),)
 	@echo "zhen: no documents in corpus/ (it translates $(patsubst %,*.%,$(FORMATS)))"
+endif
+ifneq ($(RAY),)
+	@if [ -s "$(RAY_LIST)" ]; then \
+		xargs -d '\n' $(ZHEN) run $(RUN_OPTIONS) --ray="$(filter-out local,$(RAY))" < "$(RAY_LIST)"; \
+		status=$$?; rm -f "$(RAY_LIST)"; exit $$status; \
+	fi
 endif
 
 # Download the default model when it is what we use and it is missing.
@@ -66,10 +72,15 @@ endif
 # missing makes the TMX out of date: `make` after a review learns the
 # approved entries into the translation memory and marks them in the TMX.
 .SECONDEXPANSION:
-# One pattern rule per extension, all with this recipe.
+# One pattern rule per extension, all with this recipe. With RAY=ADDRESS
+# (auto, host:6379, ray://host:10001, local), the out-of-date documents are
+# listed instead and translated by one `zhen run --ray` (below): one
+# connection and one actor pool for all of them.
+RUN_OPTIONS = --out "$(OUT)" --model "$(MODEL)" $(TM_OPTION) $(GLOSSARY_OPTION) $(ZHEN_OPTS)
+RAY_LIST := $(OUT)/.zhen-ray-inputs
 define translate_rule
 $(OUT)/%.tmx: corpus/%.$(1) $(MODEL_STAMP) $(GLOSSARY) $$$$(or $$$$(wildcard $(OUT)/%.po),FORCE) | $(MODEL_READY)
-	$(ZHEN) run "$$<" --out "$(OUT)" --model "$(MODEL)" $(TM_OPTION) $(GLOSSARY_OPTION) $(ZHEN_OPTS)
+	$(if $(RAY),@echo "$$<" >> "$(RAY_LIST)",$(ZHEN) run "$$<" $(RUN_OPTIONS))
 endef
 $(foreach ext,$(FORMATS),$(eval $(call translate_rule,$(ext))))
 
@@ -78,6 +89,7 @@ $(foreach ext,$(FORMATS),$(eval $(call translate_rule,$(ext))))
 # out of date make says "Nothing to be done".
 ifneq ($(filter all,$(or $(MAKECMDGOALS),all)),)
 $(shell mkdir -p "$(OUT)" && (echo '$(MODEL) $(GLOSSARY)' | cmp -s - "$(MODEL_STAMP)" || echo '$(MODEL) $(GLOSSARY)' > "$(MODEL_STAMP)"))
+$(shell rm -f "$(RAY_LIST)")
 endif
 
 FORCE:
@@ -137,6 +149,12 @@ bench-review:
 # Builds models/bench-opus-mt-shaped (random weights, ~300 MB) on first use.
 bench-translate:
 	$(PYTHON) benchmarks/bench_translate.py --data $(MAC_DEV)
+
+# zhen --ray against a local run on this machine (same model as bench-translate),
+# and the driver's memory on a 1 GB corpus (CORPUS_MB=...).
+CORPUS_MB ?= 1024
+bench-ray:
+	$(PYTHON) benchmarks/bench_ray.py --data $(MAC_DEV) --corpus-mb $(CORPUS_MB)
 
 # The review report of everything in $(OUT), to open in a browser.
 report:

@@ -19,7 +19,6 @@ Ray is imported only here, and this module only with ``--ray``.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import shutil
 import socket
@@ -30,6 +29,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from .engines import Output, choose_engine
 from .engines.ct2 import converted_model, converted_path
 from .errors import ZhenError
@@ -39,9 +40,9 @@ from .translate import DecodingOptions, Translator
 log = logging.getLogger(__name__)
 
 INSTALL = 'pip install "zhen[ray]"'
-# Pieces per actor call: a few of the engine's batches, so that every
-# thread is busy and progress comes back often.
-PIECES_PER_CALL = 64
+# Engine batches per actor call, per thread: every thread busy, and
+# progress coming back often.
+BATCHES_PER_CALL = 2
 # Actors at most this many threads each by default: CTranslate2 runs one
 # batch per thread, and a smaller actor restarts faster.
 DEFAULT_THREADS = 4
@@ -66,10 +67,11 @@ def connect(address: str | None, actors: int | None, threads: int | None) -> Ite
         import ray
     except ImportError:
         raise ZhenError(f"--ray needs Ray: {INSTALL}") from None
-    address = address or os.environ.get("RAY_ADDRESS") or None
     if address and Path(address).exists():
         raise ZhenError(f"--ray {address}: that is a file; put --ray after the documents, or give it an address")
-    if address not in (None, "auto", "local"):
+    # Not ray.init()'s own default, which joins whatever Ray runs on this machine.
+    address = address or os.environ.get("RAY_ADDRESS") or "local"
+    if address not in ("auto", "local"):
         _check_reachable(address)
     quiet = not log.isEnabledFor(logging.DEBUG)  # Ray's own messages only with zhen -v
     if quiet:  # Ray's C++ core logs a warning for every actor Ray Data starts
@@ -82,9 +84,7 @@ def connect(address: str | None, actors: int | None, threads: int | None) -> Ite
             include_dashboard=False,
         )
     except Exception as err:  # ConnectionError, version mismatch, a missing ray[client], ...
-        raise ZhenError(
-            f"cannot connect to the Ray cluster at {address or 'a new local Ray'}: {_first_line(err)}"
-        ) from None
+        raise ZhenError(f"cannot connect to the Ray cluster at {address}: {_first_line(err)}") from None
     _quiet_ray_data(quiet)
     try:
         yield RayCluster(address, actors, threads)
@@ -96,7 +96,7 @@ class RayCluster:
     """The cluster as ``pipeline.run`` sees it: something that translates a
     window's sentences into the translator's cache (``run(translate_first=...)``)."""
 
-    def __init__(self, address: str | None, actors: int | None, threads: int | None):
+    def __init__(self, address: str, actors: int | None, threads: int | None):
         import ray
 
         resources = ray.cluster_resources()
@@ -118,26 +118,53 @@ class RayCluster:
         engine, device = choose_engine(options.engine, device, here=False)
         return replace(options, engine=engine, device=device, threads=self.threads)
 
-    def __call__(self, translator: Translator, sentences: list[str]) -> None:
-        """Translate on the cluster the pieces of ``sentences`` the cache lacks, storing them there."""
-        import ray
-        from tqdm import tqdm
-
-        missing = translator.missing(sentences)
-        if not missing:
+    def __call__(self, translator: Translator, documents: list[list[str]]) -> None:
+        """Translate on the cluster what the cache lacks of each document's
+        sentences, storing it there: exactly the batches a local run would
+        decode (:meth:`Translator.batches_to_decode`), then, as a local run
+        does, each document's looping outputs again in batches of their own."""
+        batches = [
+            (number, batch) for number, found in enumerate(translator.batches_to_decode(documents)) for batch in found
+        ]
+        if not batches:
             return
+        pieces = sum(len(batch) for _, batch in batches)
         log.info(
             "translating %d sentences (or pieces of long ones) on the Ray cluster: %d actors × %d threads",
-            len(missing),
+            pieces,
             self.actors,
             self.threads,
         )
+        looping: dict[int, list[str]] = {}  # by batch, so each document's come in batch order
+        with tqdm(total=pieces, unit="sentence", desc="translating on Ray", disable=None) as bar:
+            for index, outputs in self._decode(translator, [batch for _, batch in batches]):
+                looping[index] = translator.looping(outputs)
+                translator.store({p: out for p, out in outputs.items() if p not in looping[index]}, set())
+                bar.update(len(outputs) - len(looping[index]))
+            by_document: dict[int, list[str]] = {}
+            for index, (number, _) in enumerate(batches):
+                by_document.setdefault(number, []).extend(looping[index])
+            again = [batch for found in by_document.values() for batch in translator.guard_batches(found)]
+            for _, outputs in self._decode(translator, again, guard=True):
+                translator.store(outputs, set(outputs))
+                bar.update(len(outputs))
+
+    def _decode(
+        self, translator: Translator, batches: list[list[str]], guard: bool = False
+    ) -> Iterator[tuple[int, dict[str, Output]]]:
+        """Each batch's outputs, by the batch's index, as they come back from the actor pool."""
+        import ray
+
+        if not batches:
+            return
         decoded = ray.data.from_items(
-            [{"piece": piece} for piece in missing], override_num_blocks=math.ceil(len(missing) / PIECES_PER_CALL)
+            [{"index": index, "pieces": batch} for index, batch in enumerate(batches)],
+            override_num_blocks=len(batches),
         ).map_batches(
-            PieceDecoder,
+            BatchDecoder,
             fn_constructor_kwargs={"model": [self._shipped(translator)], "options": translator.options},
-            batch_size=PIECES_PER_CALL,
+            fn_kwargs={"guard": guard},
+            batch_size=BATCHES_PER_CALL * self.threads,
             batch_format="pandas",
             compute=ray.data.ActorPoolStrategy(size=self.actors),
             num_cpus=0 if self.gpus else self.threads,
@@ -148,17 +175,13 @@ class RayCluster:
             # the run after a few tries (max_consecutive_actor_init_deaths).
         )
         try:
-            with tqdm(total=len(missing), unit="sentence", desc="translating on Ray", disable=None) as bar:
-                batches: Iterable[Any] = decoded.iter_batches(batch_size=None, batch_format="pandas")
-                for batch in batches:  # pandas DataFrames
-                    outputs = {
-                        row.piece: Output(
-                            tuple(int(i) for i in row.ids.split()), float(row.logprob), bool(row.finished)
-                        )
-                        for row in batch.itertuples()
-                    }
-                    translator.store(outputs, set(batch.piece[batch.retried]))
-                    bar.update(len(outputs))
+            rows: Iterable[Any] = decoded.iter_rows()
+            for row in rows:
+                outputs = [
+                    Output(tuple(int(i) for i in ids.split()), float(logprob), bool(finished))
+                    for ids, logprob, finished in zip(row["ids"], row["logprob"], row["finished"], strict=True)
+                ]
+                yield int(row["index"]), dict(zip(batches[row["index"]], outputs, strict=True))
         except ZhenError:
             raise
         except Exception as err:
@@ -186,8 +209,10 @@ class RayCluster:
         return self._model
 
 
-class PieceDecoder:
-    """A Ray Data actor: the model loaded once, decoding the pieces it is given (no cache)."""
+class BatchDecoder:
+    """A Ray Data actor: the model loaded once, decoding the batches it is
+    given, each as one call of the engine (no cache, no loop guard: the
+    driver decides what is decoded again)."""
 
     def __init__(self, model: list, options: DecodingOptions):
         import ray
@@ -196,18 +221,13 @@ class PieceDecoder:
         name = shipped if isinstance(shipped, str) else _unpack(shipped)
         self.translator = Translator.load(name, options, use_cache=False)
 
-    def __call__(self, batch):
-        pieces = list(batch["piece"])
-        outputs: dict[str, Output] = {}
-        retried: set[str] = set()
-        for done, again in self.translator.decode(pieces):
-            outputs.update(done)
-            retried |= again
-        batch["ids"] = [" ".join(map(str, outputs[p].ids)) for p in pieces]
-        batch["logprob"] = [outputs[p].logprob for p in pieces]
-        batch["finished"] = [outputs[p].finished for p in pieces]
-        batch["retried"] = [p in retried for p in pieces]
-        return batch
+    def __call__(self, rows, guard: bool = False):
+        batches = [list(pieces) for pieces in rows["pieces"]]
+        outputs = [results for _, results in self.translator.decode_batches(batches, guard)]
+        rows["ids"] = [[" ".join(map(str, out.ids)) for out in results] for results in outputs]
+        rows["logprob"] = [[out.logprob for out in results] for results in outputs]
+        rows["finished"] = [[out.finished for out in results] for results in outputs]
+        return rows.drop(columns="pieces")
 
 
 def _files(directory: Path | None) -> dict[str, bytes]:

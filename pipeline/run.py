@@ -68,7 +68,7 @@ def run(
     progress: bool | None = None,
     glossary: Glossary = NO_GLOSSARY,
     fuzzy: FuzzyMatches = FuzzyMatches(),
-    translate_first: Callable[[Translator, list[str]], None] | None = None,
+    translate_first: Callable[[Translator, list[list[str]]], None] | None = None,
 ) -> list[Outputs]:
     """Translate each input document into ``out_dir/<name>.tmx`` and ``.po``.
 
@@ -85,9 +85,9 @@ def run(
     Documents are then planned, translated and written a window at a time
     (:data:`WINDOW_BYTES` of input), so a corpus of any size is never held
     whole. ``translate_first`` (a cluster: :mod:`pipeline.cluster`) is
-    given each window's sentences for the model before they are translated
-    here; it stores its translations in the translator's cache, where the
-    translator then finds them.
+    given each window's sentences for the model, document by document,
+    before they are translated here; it stores its translations in the
+    translator's cache, where the translator then finds them.
     """
     out_dir = Path(out_dir)
     created = creation_time()
@@ -107,11 +107,11 @@ def run(
         plans = [plan_document(source, memory, reviews[source.document.path]) for source in sources]
         plans = with_fuzzy_matches(plans, memory, fuzzy)
         _announce_long(plans)
-        wanted = [text for plan in plans for text in plan.to_translate]
+        wanted = any(plan.to_translate for plan in plans)
         if wanted and translator is None:
             translator = load_translator()
         if wanted and translator is not None and translate_first is not None:
-            translate_first(translator, wanted)
+            translate_first(translator, [plan.to_translate for plan in plans])
         provenance = Provenance(model=translator.name if translator else "", created=created)
         for document_plan in plans:
             before = Counter(translator.stats) if translator else Counter()

@@ -174,12 +174,19 @@ class Translator:
             self.stats["retried"] += any(p in self._retried for p in plan.pieces)
         return [plan if isinstance(plan, Translation) else self._join(plan, outputs) for plan in plans]
 
-    def missing(self, sentences: Sequence[str]) -> list[str]:
-        """The distinct pieces of ``sentences`` the cache has no output for,
-        in the order :meth:`decode` batches them (similar lengths together)."""
-        pieces = self._pieces_of([self._plan(s) for s in sentences])
-        found = self.cache.get(pieces)
-        return [p for batch in self._batches([p for p in pieces if p not in found]) for p in batch]
+    def batches_to_decode(self, documents: Sequence[Sequence[str]]) -> list[list[list[str]]]:
+        """For each document's sentences, the batches a local run translating
+        them document by document would send to the engine: of the pieces
+        that neither the cache nor an earlier document has. (A cluster
+        decodes exactly these, so its translations are a local run's.)"""
+        seen: set[str] = set()
+        batches = []
+        for sentences in documents:
+            pieces = [p for p in self._pieces_of([self._plan(s) for s in sentences]) if p not in seen]
+            seen.update(pieces)
+            found = self.cache.get(pieces)
+            batches.append(self._batches([p for p in pieces if p not in found]))
+        return batches
 
     def decode(self, pieces: Sequence[str]) -> Iterator[tuple[dict[str, Output], set[str]]]:
         """The model's outputs for ``pieces``, batch by batch, with the loop
@@ -189,13 +196,28 @@ class Translator:
         the end (one that still loops is flagged, not retried).
         """
         looping: list[str] = []
-        for batch, results in self._generate(list(pieces)):
+        for batch, results in self.decode_batches(self._batches(list(pieces))):
             done = dict(zip(batch, results, strict=True))
-            again = {piece for piece, out in done.items() if self.options.loop_guard and self._loops(piece, out)}
-            looping += sorted(again, key=batch.index)
+            again = self.looping(done)
+            looping += again
             yield {piece: out for piece, out in done.items() if piece not in again}, set()
-        for batch, results in self._generate(looping, guard=True):
+        for batch, results in self.decode_batches(self.guard_batches(looping), guard=True):
             yield dict(zip(batch, results, strict=True)), set(batch)
+
+    def decode_batches(self, batches: list[list[str]], guard: bool = False) -> Iterator[tuple[list[str], list[Output]]]:
+        """Each batch as one call of the engine; ``guard``: with repeats blocked."""
+        if not batches:  # not even the engine loaded
+            return
+        requests = ((self._ids(batch), self._request(batch[0], guard)) for batch in batches)
+        self.model_calls += len(batches)
+        yield from zip(batches, self.engine.generate(requests), strict=True)
+
+    def looping(self, outputs: dict[str, Output]) -> list[str]:
+        """The pieces whose output loops, for the guard to decode again (none with the guard off)."""
+        return [piece for piece, out in outputs.items() if self.options.loop_guard and self._loops(piece, out)]
+
+    def guard_batches(self, looping: list[str]) -> list[list[str]]:
+        return self._batches(looping, guard=True)
 
     def store(self, outputs: dict[str, Output], retried: set[str]) -> None:
         """Outputs decoded elsewhere (on a cluster) into the cache, counted
@@ -270,14 +292,6 @@ class Translator:
         if self._retried:
             log.debug("decoded %d looping outputs again with repeats blocked", len(self._retried))
         return outputs
-
-    def _generate(self, pieces: list[str], guard: bool = False) -> Iterator[tuple[list[str], list[Output]]]:
-        if not pieces:  # not even the engine loaded
-            return
-        batches = self._batches(pieces, guard)
-        requests = ((self._ids(batch), self._request(batch[0], guard)) for batch in batches)
-        self.model_calls += len(batches)
-        yield from zip(batches, self.engine.generate(requests), strict=True)
 
     def _batches(self, pieces: list[str], guard: bool = False) -> list[list[str]]:
         """Length-sorted batches of at most ``batch_tokens`` tokens, padding

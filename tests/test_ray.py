@@ -8,6 +8,7 @@ its own workers, as on two machines), stopped by their own processes.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -142,14 +143,16 @@ def test_an_actor_killed_mid_run_is_replaced_and_the_files_are_complete(tmp_path
 def _actor_once_translating(cache: Path) -> tuple[int, int]:
     """The PID of a translation actor (Ray titles its process after the
     class), once the first translations are in the cache; and how many are."""
-    deadline = time.monotonic() + 300
+    from pipeline.cluster import BatchDecoder
+
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        actors = [pid for pid, title in _processes() if "PieceDecoder" in title and "ray::" in title]
+        actors = [pid for pid, title in _processes() if f"MapBatches({BatchDecoder.__name__})" in title]
         rows = cache_rows(cache)[0] if cache.exists() else 0
         if actors and rows:
             return actors[0], rows
         time.sleep(0.05)
-    pytest.fail("no translation actor started within 5 minutes")
+    pytest.fail("no translation actor started within 2 minutes")
 
 
 def _processes():
@@ -189,3 +192,18 @@ def test_ray_is_not_imported_without_ray(tmp_path, tiny_model):
         "assert 'ray' not in sys.modules"
     )
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True).returncode == 0
+
+
+def test_make_with_ray_builds_what_make_builds(tmp_path, tiny_model):
+    """``make RAY=local``: one ``zhen run --ray`` over the out-of-date documents, the same files."""
+    from conftest import run_make
+
+    for folder in ("local", "ray"):
+        corpus(tmp_path / folder / "corpus")
+        shutil.copy(SAMPLE, tmp_path / folder / "corpus")
+    for folder, options in ((tmp_path / "local", ()), (tmp_path / "ray", ("RAY=local",))):
+        result = run_make(folder, tiny_model, *options, "TM=tm.sqlite", "NEW_TM=1", env={**os.environ, **EPOCH})
+        assert result.returncode == 0, result.stderr
+    assert files(tmp_path / "ray" / "out") == files(tmp_path / "local" / "out")
+    result = run_make(tmp_path / "ray", tiny_model, "RAY=local", "TM=tm.sqlite", env={**os.environ, **EPOCH})
+    assert result.returncode == 0 and "run" not in result.stdout  # nothing out of date: Ray not even started
