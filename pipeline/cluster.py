@@ -22,6 +22,7 @@ import logging
 import os
 import shutil
 import socket
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -77,12 +78,13 @@ def connect(address: str | None, actors: int | None, threads: int | None) -> Ite
     if quiet:  # Ray's C++ core logs a warning for every actor Ray Data starts
         os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
     try:
-        ray.init(
-            address=address,
-            log_to_driver=not quiet,
-            logging_level=logging.ERROR if quiet else logging.INFO,
-            include_dashboard=False,
-        )
+        with _silenced_stderr(quiet):  # where Ray's C++ core says it read that setting
+            ray.init(
+                address=address,
+                log_to_driver=not quiet,
+                logging_level=logging.ERROR if quiet else logging.INFO,
+                include_dashboard=False,
+            )
     except Exception as err:  # ConnectionError, version mismatch, a missing ray[client], ...
         raise ZhenError(f"cannot connect to the Ray cluster at {address}: {_first_line(err)}") from None
     _quiet_ray_data(quiet)
@@ -277,6 +279,24 @@ def _check_reachable(address: str) -> None:
         raise ZhenError(
             f"cannot reach the Ray cluster at {address}: {reason} (is `ray start --head` running there?)"
         ) from None
+
+
+@contextmanager
+def _silenced_stderr(silenced: bool) -> Iterator[None]:
+    """File descriptor 2 to /dev/null: Ray's C++ core writes there directly.
+    Its failures still reach zhen as exceptions, and become its one line."""
+    if not silenced:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _quiet_ray_data(quiet: bool) -> None:
