@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import socket
 import sys
@@ -51,12 +52,13 @@ DEFAULT_THREADS = 4
 
 @dataclass(frozen=True)
 class ShippedModel:
-    """A model directory's files, and its CTranslate2 copy's, sent once through the object store."""
+    """A model directory's files, and its CTranslate2 copy's, in the object
+    store once: each file's object reference, by file name."""
 
     name: str  # the directory's own name
     fingerprint: str
-    files: dict[str, bytes]
-    converted: dict[str, bytes]  # empty: the engine is transformers
+    files: dict[str, Any]
+    converted: dict[str, Any]  # empty: the engine is transformers
 
 
 @contextmanager
@@ -108,7 +110,7 @@ class RayCluster:
         self.threads = threads or max(1, min(DEFAULT_THREADS, min((c for c in node_cpus if c), default=1)))
         per_actor = 1 if self.gpus else self.threads
         self.actors = actors or max(1, (self.gpus or int(resources.get("CPU", 1))) // per_actor)
-        self._model: Any = None  # the object store's reference to the model, put once
+        self._model: ShippedModel | None = None  # the model directory in the object store, put once
 
     def options(self, options: DecodingOptions) -> DecodingOptions:
         """The decoding options of the actors, ``auto`` resolved for the
@@ -189,11 +191,9 @@ class RayCluster:
         except Exception as err:
             raise ZhenError(f"the Ray cluster failed: {_cause(err)}") from None
 
-    def _shipped(self, translator: Translator) -> Any:
+    def _shipped(self, translator: Translator) -> str | ShippedModel:
         """The model for the actors: a hub id as it is (each node fetches it),
         a directory through the object store, once per run."""
-        import ray
-
         name = translator.model.name
         if not Path(name).is_dir():
             return name
@@ -203,12 +203,35 @@ class RayCluster:
                 if translator.options.engine == "ctranslate2"
                 else None
             )
-            self._model = ray.put(
-                ShippedModel(
-                    Path(name).resolve().name, translator.model.fingerprint, _files(Path(name)), _files(converted)
-                )
+            self._model = ShippedModel(
+                Path(name).resolve().name, translator.model.fingerprint, _put(Path(name)), _put(converted)
             )
         return self._model
+
+
+def _put(directory: Path | None) -> dict[str, Any]:
+    """Each file of ``directory`` into the object store, read there by a task
+    on this machine's node, so that the driver never holds the model (600 MB
+    for opus-mt and its CTranslate2 copy); with Ray Client, where this
+    machine is no node, sent from here one file at a time."""
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    files = sorted(f for f in directory.iterdir() if f.is_file()) if directory else []
+    if ray.util.client.ray.is_connected():
+        return {f.name: ray.put(f.read_bytes()) for f in files}
+    if not files:
+        return {}
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+    read = ray.remote(num_cpus=0)(_read_files).options(scheduling_strategy=here, num_returns=len(files))
+    refs: Any = read.remote([str(f.resolve()) for f in files])  # a worker's directory is not ours
+    return dict(zip((f.name for f in files), refs if len(files) > 1 else [refs], strict=True))
+
+
+def _read_files(paths: list[str]) -> bytes | list[bytes]:
+    """The files' bytes, each a return value (an object of its own) of one task."""
+    found = [Path(path).read_bytes() for path in paths]
+    return found if len(found) > 1 else found[0]
 
 
 class BatchDecoder:
@@ -217,9 +240,7 @@ class BatchDecoder:
     driver decides what is decoded again)."""
 
     def __init__(self, model: list, options: DecodingOptions):
-        import ray
-
-        shipped = model[0] if isinstance(model[0], str) else ray.get(model[0])
+        shipped = model[0]  # in a list: Ray Data would copy it into the object store again
         name = shipped if isinstance(shipped, str) else _unpack(shipped)
         self.translator = Translator.load(name, options, use_cache=False)
 
@@ -230,10 +251,6 @@ class BatchDecoder:
         rows["logprob"] = [[out.logprob for out in results] for results in outputs]
         rows["finished"] = [[out.finished for out in results] for results in outputs]
         return rows.drop(columns="pieces")
-
-
-def _files(directory: Path | None) -> dict[str, bytes]:
-    return {f.name: f.read_bytes() for f in sorted(directory.iterdir()) if f.is_file()} if directory else {}
 
 
 def _unpack(model: ShippedModel) -> str:
@@ -249,15 +266,18 @@ def _unpack(model: ShippedModel) -> str:
     return str(directory)
 
 
-def _write_once(directory: Path, files: dict[str, bytes]) -> None:
-    """Write ``files`` into ``directory`` unless there; two actors at once: one rename wins."""
+def _write_once(directory: Path, files: dict[str, Any]) -> None:
+    """Write ``files`` (object references) into ``directory`` unless there,
+    one at a time; two actors at once: one rename wins."""
+    import ray
+
     if directory.is_dir():
         return
     directory.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=directory.parent))
     try:
         for name, data in files.items():
-            (scratch / name).write_bytes(data)
+            (scratch / name).write_bytes(ray.get(data))
         try:
             os.rename(scratch, directory)
         except OSError:
@@ -323,5 +343,5 @@ def _cause(err: BaseException) -> str:
 
 
 def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip()  # Ray colours its messages
     return text.splitlines()[0] if text else type(err).__name__
