@@ -276,8 +276,12 @@ class Translator:
 
         outputs = self.cache.get(pieces)
         missing = [p for p in pieces if p not in outputs]
+        # Pieces decoded elsewhere count once, as a local run counts them:
+        # a later document that has them again found them in the cache.
         self._decoded = set(missing) | (self._decoded_elsewhere & set(pieces))
         self._retried = self._retried_elsewhere & set(pieces)
+        self._decoded_elsewhere -= self._decoded
+        self._retried_elsewhere -= self._retried
         log.debug(
             "%d of %d sentences (or pieces of long ones) found in the translation cache", len(outputs), len(pieces)
         )
