@@ -111,21 +111,29 @@ def driver_peak_mb(documents: list[Path], model: Path, address: str) -> tuple[fl
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="mac-dev folder")
-    parser.add_argument("--sentences", type=int, default=100, help="N: runs of N and 2N sentences (default: 100)")
-    parser.add_argument("--corpus-mb", type=int, default=1024, help="the large corpus, in MB (default: 1024)")
+    parser.add_argument(
+        "--sentences", type=int, default=100, help="N: runs of N and 2N sentences; 0 skips them (default: 100)"
+    )
+    parser.add_argument("--corpus-mb", type=int, default=1024, help="the large corpus, in MB; 0: none (default: 1024)")
     args = parser.parse_args()
-
-    from ray.cluster_utils import Cluster
-
     sentences, chinese, english = load_texts(args.data, 2 * args.sentences + 400)
     model = bench_model(chinese, english)
+    if args.sentences:
+        throughput(sentences, args.sentences, model)
+    if args.corpus_mb:
+        driver_memory(sentences[:400], args.corpus_mb, model)
+    return 0
+
+
+def throughput(sentences: list[str], n: int, model: Path) -> None:
+    from ray.cluster_utils import Cluster
+
     # The loop guard off: random weights loop on nearly every sentence, a trained model rarely (bench-translate).
-    print(f"{2 * args.sentences} sentences, model {model.relative_to(ROOT)}, beam 4, loop guard off")
+    print(f"{2 * n} sentences, model {model.relative_to(ROOT)}, beam 4, loop guard off")
     zhen_run([ROOT / "corpus" / "xiaomi-ecosystem-interview.zh.txt"], model, "--beams", "1")  # converted once
     results = []
     with tempfile.TemporaryDirectory() as folder:
-        small, large = documents(Path(folder), sentences, args.sentences)
-        n = args.sentences
+        small, large = documents(Path(folder), sentences, n)
         results.append(steady("local, 2 threads", small, large, n, model, "--threads", "2"))
         results.append(steady("local, 1 thread", small, large, n, model, "--threads", "1"))
         one_node = Cluster(initialize_head=True, connect=False, head_node_args={"num_cpus": 2})
@@ -155,9 +163,7 @@ def main() -> int:
         f"\nRay's overhead at the same 2 cores: --ray gives {best / local:.2f}× the local run's sentences/s "
         f"(goal ≥ {OVERHEAD_GOAL}: {'met' if best / local >= OVERHEAD_GOAL else 'NOT met'})"
     )
-    scaling = (
-        rates["--ray, 2 nodes of 1 CPU: 2 actors × 1 thread"] / rates["--ray, 1 node of 1 CPU: 1 actor × 1 thread"]
-    )
+    scaling = rates[TWO_NODES] / rates[ONE_NODE]
     print(f"a second node: {scaling:.2f}× (two simulated nodes share this machine's 2 cores: at most 2×)")
     per_core = best / 2
     print("\nprojection (not measured): sentences/s ≈ this machine's per-core rate × cores")
@@ -166,18 +172,20 @@ def main() -> int:
         rate = per_core * cores
         print(f"| {label} | {cores} | {rate:,.0f} | {10_000_000 / rate / 3600:,.1f} h |")
 
-    if args.corpus_mb:
-        print(f"\nthe driver on a {args.corpus_mb} MB corpus of 1 MB documents (--ray, 1 node × 2 CPUs, greedy):")
-        with tempfile.TemporaryDirectory() as folder:
-            paths = large_corpus(Path(folder) / "corpus", sentences[:400], args.corpus_mb)
-            cluster = Cluster(initialize_head=True, connect=False, head_node_args={"num_cpus": 2})
-            try:
-                peak, seconds = driver_peak_mb(paths, model, cluster.address)
-            finally:
-                cluster.shutdown()
-        verdict = "met" if peak < MEMORY_GOAL_MB else "NOT met"
-        print(f"peak driver memory {peak:,.0f} MB in {seconds:,.0f} s (goal under {MEMORY_GOAL_MB} MB: {verdict})")
-    return 0
+
+def driver_memory(pool: list[str], megabytes: int, model: Path) -> None:
+    from ray.cluster_utils import Cluster
+
+    print(f"\nthe driver on a {megabytes} MB corpus of 1 MB documents (--ray, 1 node × 2 CPUs, greedy):")
+    with tempfile.TemporaryDirectory() as folder:
+        paths = large_corpus(Path(folder) / "corpus", pool, megabytes)
+        cluster = Cluster(initialize_head=True, connect=False, head_node_args={"num_cpus": 2})
+        try:
+            peak, seconds = driver_peak_mb(paths, model, cluster.address)
+        finally:
+            cluster.shutdown()
+    verdict = "met" if peak < MEMORY_GOAL_MB else "NOT met"
+    print(f"peak driver memory {peak:,.0f} MB in {seconds:,.0f} s (goal under {MEMORY_GOAL_MB} MB: {verdict})")
 
 
 if __name__ == "__main__":
