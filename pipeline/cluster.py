@@ -107,9 +107,20 @@ class RayCluster:
         self.address = address
         self.gpus = int(resources.get("GPU", 0))
         node_cpus = [int(n["Resources"].get("CPU", 0)) for n in ray.nodes() if n.get("Alive")]
+        cpus = int(resources.get("CPU", 0))
         self.threads = threads or max(1, min(DEFAULT_THREADS, min((c for c in node_cpus if c), default=1)))
         per_actor = 1 if self.gpus else self.threads
-        self.actors = actors or max(1, (self.gpus or int(resources.get("CPU", 1))) // per_actor)
+        self.actors = actors or max(1, (self.gpus or cpus) // per_actor)
+        # Ray would wait for ever for an actor that no node can hold.
+        if not self.gpus and self.threads > max(node_cpus, default=0):
+            raise ZhenError(f"--threads {self.threads}: no node of the Ray cluster has that many CPUs ({node_cpus})")
+        if not self.gpus and self.actors * self.threads > cpus:
+            raise ZhenError(
+                f"--ray-actors {self.actors} × --threads {self.threads} needs {self.actors * self.threads} CPUs; "
+                f"the Ray cluster has {cpus}"
+            )
+        if self.gpus and self.actors > self.gpus:
+            raise ZhenError(f"--ray-actors {self.actors}: the Ray cluster has {self.gpus} GPUs, one an actor")
         self._model: ShippedModel | None = None  # the model directory in the object store, put once
 
     def options(self, options: DecodingOptions) -> DecodingOptions:
@@ -119,6 +130,8 @@ class RayCluster:
         device = "cuda" if self.gpus and options.device == "auto" else options.device
         if device == "auto":
             device = "cpu"
+        if device.startswith("cuda") and not self.gpus:
+            raise ZhenError(f"--device {device}: the Ray cluster has no GPUs; use --device cpu")
         engine, device = choose_engine(options.engine, device, here=False)
         return replace(options, engine=engine, device=device, threads=self.threads)
 

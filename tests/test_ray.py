@@ -121,6 +121,22 @@ def test_two_nodes_write_the_files_of_a_local_run(tmp_path, tiny_model, two_node
     assert "2 actors × 1 threads" in result.stderr.decode()  # one a node: the cluster's CPUs at 1 thread each
 
 
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        (("--threads", "2"), "--threads 2: no node of the Ray cluster has that many CPUs"),
+        (("--threads", "1", "--ray-actors", "3"), "--ray-actors 3 × --threads 1 needs 3 CPUs; the Ray cluster has 2"),
+        (("--device", "cuda"), "--device cuda: the Ray cluster has no GPUs"),
+    ],
+)
+def test_a_pool_the_cluster_cannot_hold_is_a_one_line_error_not_a_wait(tmp_path, tiny_model, two_nodes, options, error):
+    result = run_cli("run", SAMPLE, "--out", tmp_path / "out", "--model", tiny_model, "--ray", two_nodes, *options)
+    assert result.returncode == 1
+    (line,) = result.stderr.decode().strip().splitlines()
+    assert line.startswith(f"zhen: error: {error}"), line
+    assert not (tmp_path / "out").exists()
+
+
 def test_an_actor_killed_mid_run_is_replaced_and_the_files_are_complete(tmp_path, tiny_model, two_nodes):
     documents = corpus(tmp_path / "corpus", sentences=6000)
     cache = tmp_path / "ray.sqlite"
