@@ -108,7 +108,9 @@ class RayCluster:
         self.gpus = int(resources.get("GPU", 0))
         node_cpus = [int(n["Resources"].get("CPU", 0)) for n in ray.nodes() if n.get("Alive")]
         cpus = int(resources.get("CPU", 0))
-        self.threads = threads or max(1, min(DEFAULT_THREADS, min((c for c in node_cpus if c), default=1)))
+        # By default, as many threads as fit: at most 4, a node's CPUs, the cluster's share of each actor asked for.
+        fitting = [DEFAULT_THREADS, min((c for c in node_cpus if c), default=1), *([cpus // actors] if actors else [])]
+        self.threads = threads or max(1, min(fitting))
         per_actor = 1 if self.gpus else self.threads
         self.actors = actors or max(1, (self.gpus or cpus) // per_actor)
         # Ray would wait for ever for an actor that no node can hold.
