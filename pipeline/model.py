@@ -82,10 +82,7 @@ def open_model(name: str):
     slow happens before the cheap checks: a missing directory or an
     unreachable hub fails at once.
     """
-    if looks_like_path(name):
-        name = _checked_directory(name)
-    else:
-        _prepare_hub(name)
+    name = reachable(name)
     config = _read_json(name, "config.json")
     if config is None:
         raise ModelUnavailable(f"{name} is not a model: it has no config.json", way_out(name))
@@ -117,27 +114,27 @@ def way_out(name: str) -> str:
     return f"give --model a MarianMT directory or hub id (or set ${MODEL_ENV_VAR})"
 
 
-def _checked_directory(name: str) -> str:
-    path = Path(name).expanduser()
-    if path.is_file():
-        raise ModelUnavailable(f"{name} is a file; --model wants a model directory or hub id", way_out(name))
-    if not path.is_dir():
-        raise ModelUnavailable(f"model directory {name} does not exist", way_out(name))
-    return str(path)
-
-
-def _prepare_hub(name: str) -> None:
-    """Fail at once when a hub model is neither in the Hugging Face cache nor
-    reachable, instead of after half a minute of retries; without network,
-    use the cached copy straight away."""
+def reachable(name: str, advice: str | None = None) -> str:
+    """``name`` if it is an existing directory (as a path) or a hub id that is
+    in the Hugging Face cache or can be downloaded; otherwise a one-line
+    ModelUnavailable ending in ``advice`` (default: :func:`way_out`). Fails at
+    once instead of after half a minute of retries; without network, the
+    cached copy is used straight away."""
+    advice = way_out(name) if advice is None else advice
+    if looks_like_path(name):
+        path = Path(name).expanduser()
+        if path.is_file():
+            raise ModelUnavailable(f"{name} is a file, not a model directory or hub id", advice)
+        if not path.is_dir():
+            raise ModelUnavailable(f"model directory {name} does not exist", advice)
+        return str(path)
     by_user = _hub_offline()
     if not by_user and not _hub_reachable():
         _go_offline()
     if _hub_offline() and not _cached(name):
         why = "HF_HUB_OFFLINE is set" if by_user else f"{_hub_host()[0]} cannot be reached (no network?)"
-        raise ModelUnavailable(
-            f"cannot download model {name}: {why}, and it is not in the Hugging Face cache", way_out(name)
-        )
+        raise ModelUnavailable(f"cannot download model {name}: {why}, and it is not in the Hugging Face cache", advice)
+    return name
 
 
 def _hub_host() -> tuple[str, int]:
@@ -193,7 +190,7 @@ def _cached(name: str) -> bool:
         return False
 
 
-def _model_file(name: str, filename: str) -> Path | None:
+def model_file(name: str, filename: str) -> Path | None:
     """A file of the model, downloading it for a hub id; None if the model has no such file."""
     if Path(name).is_dir():
         path = Path(name) / filename
@@ -210,7 +207,7 @@ def _model_file(name: str, filename: str) -> Path | None:
 
 
 def _read_json(name: str, filename: str) -> dict | None:
-    path = _model_file(name, filename)
+    path = model_file(name, filename)
     if path is None:
         return None
     try:
@@ -262,7 +259,7 @@ def fingerprint(name: str) -> str:
     if path.is_dir():
         return _directory_fingerprint(path)
     else:
-        config = _model_file(name, "config.json")
+        config = model_file(name, "config.json")
         commit = config.parent.name if config else ""  # .../snapshots/<commit>/config.json
         digest.update(name.encode() + b"\0" + commit.encode())
     return digest.hexdigest()

@@ -8,13 +8,18 @@ around it, as :mod:`pipeline.run` is for machine translation.
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from .align import align_sentences
+import numpy as np
+
+from .align import Encoder, align_sentences
+from .cache import VectorCache
 from .data import Bead, Provenance, Sentence, Unit
+from .encoder import SentenceEncoder
 from .errors import ZhenError
 from .glossary import NO_GLOSSARY, Glossary
 from .model import ModelUnavailable
@@ -25,6 +30,8 @@ from .settings import creation_time
 from .textio import atomic_write, read_document
 from .tmx import write_tmx
 from .vecalign import format_beads
+
+log = logging.getLogger(__name__)
 
 FORMATS = ("vecalign", "tmx", "po", "tsv")
 REVIEW_BELOW = 0.8  # beads under this confidence are fuzzy in PO, for review
@@ -44,12 +51,18 @@ def align_documents(
     translate: Translate | None = None,
     encoding: str | None = None,
     glossary: Glossary = NO_GLOSSARY,
+    similarity_model: str | None = None,
+    threads: int = 0,
+    cache: str | Path | None = None,
 ) -> list[Bead]:
     """Align ``source_path`` (Chinese) with ``target_path`` (its English
     translation) and write the result to ``output`` in ``fmt`` (default: from
     the extension), or print TSV without ``output``. The bridge is
     ``source_mt`` (one line per source sentence), else ``translate``'s output,
-    else none (dictionary glosses)."""
+    else none (dictionary glosses). With a bridge, ``similarity_model`` (an
+    English sentence encoder) adds how alike the bridge and the target mean;
+    if it cannot be loaded, the alignment goes on without it. Its vectors are
+    kept in the translation cache ``cache``, if one is given."""
     fmt = fmt or (format_from_extension(output) if output else "tsv")
     if fmt == "tsv" and output:
         raise ZhenError("TSV is printed; give --format vecalign, tmx or po with -o")
@@ -62,7 +75,8 @@ def align_documents(
     else:
         sentences, targets = segment(source.text, "zh"), segment(target.text, "en")
     bridge = _bridge(sentences, source_mt, translate, presegmented, source_path, encoding)
-    beads = align_sentences([s.text for s in sentences], [t.text for t in targets], bridge)
+    encoder = load_encoder(similarity_model, threads, cache) if bridge is not None and similarity_model else None
+    beads = align_sentences([s.text for s in sentences], [t.text for t in targets], bridge, encoder=encoder)
     if output is None:  # TSV on standard output, as checked above
         _print_tsv(aligned_units(beads, sentences, targets, source.path, glossary))
     elif fmt == "vecalign":
@@ -75,6 +89,43 @@ def align_documents(
         else:
             write_po(units, output, provenance, source.path)
     return beads
+
+
+def load_encoder(name: str, threads: int = 0, cache: str | Path | None = None) -> Encoder | None:
+    """The sentence encoder ``name`` (its vectors cached in ``cache``), or
+    None with a one-line warning: the aligner does well without it, so a
+    missing model never stops the work."""
+    try:
+        encoder = SentenceEncoder(name, threads)
+    except ZhenError as err:
+        log.warning("aligning without a similarity model: %s", err)
+        return None
+    return CachedEncoder(encoder, Path(cache)) if cache else encoder
+
+
+class CachedEncoder:
+    """A sentence encoder that embeds only the sentences the translation cache lacks."""
+
+    def __init__(self, encoder: SentenceEncoder, cache: Path):
+        self.encoder, self.cache = encoder, cache
+
+    def embed(self, sentences: Sequence[str]) -> np.ndarray:
+        # Opened here: the aligner embeds on a thread of its own, and SQLite
+        # connections stay on the thread that opened them.
+        cache = VectorCache(self.cache, self.encoder.fingerprint)
+        try:
+            distinct = list(dict.fromkeys(sentences))
+            found = cache.get(distinct)
+            missing = [s for s in distinct if s not in found]
+            if missing:
+                computed = dict(zip(missing, self.encoder.embed(missing), strict=True))
+                cache.put(computed)
+                found.update(computed)
+        finally:
+            cache.db.close()
+        if not sentences:
+            return np.zeros((0, self.encoder.dimension), dtype=np.float32)
+        return np.stack([found[s] for s in sentences])
 
 
 def format_from_extension(output: str) -> str:

@@ -20,6 +20,10 @@ DEFAULT_MODEL = "Helsinki-NLP/opus-mt-zh-en"
 # to the directory zhen runs in (the project's root for make).
 SAVED_MODEL_DIR = Path("models") / "opus-mt-zh-en"
 MODEL_ENV_VAR = "ZHEN_MODEL"
+# The aligner's English sentence encoder, and where `make similarity-model` unpacks it.
+DEFAULT_SIMILARITY_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+SAVED_SIMILARITY_MODEL_DIR = Path("models") / "all-MiniLM-L6-v2"
+SIMILARITY_MODEL_ENV_VAR = "ZHEN_SIMILARITY_MODEL"
 CACHE_ENV_VAR = "ZHEN_CACHE"
 MEMORY_ENV_VAR = "ZHEN_TM"
 MODELS_DIR_ENV_VAR = "ZHEN_MODELS_DIR"
@@ -35,6 +39,17 @@ def model_name(given: str | None = None) -> str:
     if (SAVED_MODEL_DIR / "config.json").is_file():
         return str(SAVED_MODEL_DIR)
     return DEFAULT_MODEL
+
+
+def similarity_model_name(given: str | None = None) -> str:
+    """The aligner's sentence encoder: ``given`` (``--similarity-model``), else
+    ``$ZHEN_SIMILARITY_MODEL``, else the one `make similarity-model` saved in
+    ``models/all-MiniLM-L6-v2`` if it is there, else the default's hub id."""
+    if given or os.environ.get(SIMILARITY_MODEL_ENV_VAR):
+        return given or os.environ[SIMILARITY_MODEL_ENV_VAR]
+    if (SAVED_SIMILARITY_MODEL_DIR / "config.json").is_file():
+        return str(SAVED_SIMILARITY_MODEL_DIR)
+    return DEFAULT_SIMILARITY_MODEL
 
 
 def user_cache_dir() -> Path:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+import tiny_encoder
 import tiny_marian
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,16 +41,30 @@ def tiny_model(tmp_path_factory) -> Path:
     return tiny_marian.build(tmp_path_factory.mktemp("tiny-marian"))
 
 
+@pytest.fixture(scope="session")
+def tiny_sentence_encoder(tmp_path_factory) -> Path:
+    """A tiny sentence-transformers encoder (a bag of random word vectors)
+    knowing every English word of the tests; "physician" means "doctor"."""
+    words = tiny_encoder.words_of(path.read_text(encoding="utf-8") for path in Path(__file__).parent.glob("*.py"))
+    return tiny_encoder.build(tmp_path_factory.mktemp("tiny-encoder"), words, SYNONYMS)
+
+
+SYNONYMS = [("doctor", "physician"), ("came", "arrived"), ("kid", "child"), ("asleep", "slept"), ("tired", "weary")]
+
+
 @pytest.fixture(scope="session", autouse=True)
-def isolated_caches(tmp_path_factory):
+def isolated_caches(tmp_path_factory, tiny_sentence_encoder):
     """The translation cache, converted models and translation memory of a
     test session live in a temporary directory (and CLI subprocesses inherit
-    it), never in ~/.cache, the project's models/ or the working directory."""
+    it), never in ~/.cache, the project's models/ or the working directory;
+    `zhen align` uses the tiny sentence encoder unless a test says otherwise."""
     root = tmp_path_factory.mktemp("zhen-state")
-    saved = {key: os.environ.get(key) for key in ("ZHEN_CACHE", "ZHEN_MODELS_DIR", "ZHEN_TM")}
+    names = ("ZHEN_CACHE", "ZHEN_MODELS_DIR", "ZHEN_TM", "ZHEN_SIMILARITY_MODEL")
+    saved = {key: os.environ.get(key) for key in names}
     os.environ["ZHEN_CACHE"] = str(root / "translations.sqlite")
     os.environ["ZHEN_MODELS_DIR"] = str(root / "models")
     os.environ["ZHEN_TM"] = str(new_memory(root / "zhen-tm.sqlite"))  # each test gets its own: isolated_memory
+    os.environ["ZHEN_SIMILARITY_MODEL"] = str(tiny_sentence_encoder)
     yield root
     for key, value in saved.items():
         if value is None:

@@ -12,6 +12,7 @@ from lxml import etree
 
 from pipeline.align import MAX_SIDE, align_sentences
 from pipeline.data import Bead
+from pipeline.encoder import SentenceEncoder
 from pipeline.run_align import REVIEW_BELOW
 from pipeline.vecalign import parse_beads
 
@@ -191,6 +192,29 @@ def test_every_sentence_in_exactly_one_bead_in_order(source, target):
     assert all(0.0 <= b.confidence <= 1.0 for b in beads)
 
 
+# The story, ending with a doctor and a child whose translation shares no
+# word with the bridge (the tiny test encoder knows the synonyms:
+# conftest.SYNONYMS); only their meaning says that the doctor was tired.
+PARAPHRASED = (
+    [*SOURCE[:-1], "医生来了，很累。", "我们的小孩子睡得很香。"],
+    [*TARGET[:-2], "Doctor came.", "Tired.", "Kid asleep."],
+    [*BRIDGE[:-1], "Physician arrived, weary.", "Our little child slept soundly."],
+)
+PARAPHRASED_END = [((9,), (10, 11)), ((10,), (12,))]
+
+
+def test_the_sentence_encoder_finds_what_words_and_lengths_miss(tiny_sentence_encoder):
+    encoder = SentenceEncoder(str(tiny_sentence_encoder))
+    assert shapes(align_sentences(*PARAPHRASED, encoder=encoder))[-2:] == PARAPHRASED_END
+    assert shapes(align_sentences(*PARAPHRASED))[-2:] != PARAPHRASED_END
+
+
+def test_the_encoder_needs_a_bridge(tiny_sentence_encoder):
+    source, target, _ = PARAPHRASED
+    encoder = SentenceEncoder(str(tiny_sentence_encoder))
+    assert align_sentences(source, target, encoder=encoder) == align_sentences(source, target)
+
+
 def test_a_match_too_weak_to_anchor_is_no_anchor():
     # The only shared word gives a cosine under the anchor threshold.
     assert shapes(align_sentences(["a"], ["0a0b"], ["a"])) == [((0,), (0,))]
@@ -286,6 +310,25 @@ def test_bridge_with_wrong_line_count_is_a_one_line_error(story, tmp_path):
     assert result.returncode == 1
     assert b"has 1 lines but" in result.stderr and b"Traceback" not in result.stderr
     assert not (tmp_path / "a.align").exists()
+
+
+def test_align_command_uses_the_similarity_model_and_goes_on_without_it(tmp_path):
+    story = {}
+    for name, lines in zip(("zh.txt", "en.txt", "mt.txt"), PARAPHRASED, strict=True):
+        story[name] = tmp_path / name
+        story[name].write_text("\n".join(lines) + "\n", encoding="utf-8")
+    by_default = align(story, tmp_path / "default.align")  # $ZHEN_SIMILARITY_MODEL: the tiny encoder
+    assert shapes(parse_beads(by_default.read_text()))[-2:] == PARAPHRASED_END
+    without = align(story, tmp_path / "without.align", "--no-similarity-model")
+    assert shapes(parse_beads(without.read_text()))[-2:] != PARAPHRASED_END
+    result = run_cli(
+        *("align", story["zh.txt"], story["en.txt"], "--presegmented", "--source-mt", story["mt.txt"]),
+        *("--similarity-model", tmp_path / "absent", "-o", tmp_path / "missing.align"),
+    )
+    assert result.returncode == 0
+    warning = result.stderr.decode()
+    assert warning.count("\n") == 1 and "aligning without a similarity model" in warning and "absent" in warning
+    assert (tmp_path / "missing.align").read_text() == without.read_text()
 
 
 def test_running_text_is_segmented_before_aligning(story, tmp_path):

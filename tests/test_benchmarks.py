@@ -1,5 +1,6 @@
 """The benchmark scripts run end to end on small data laid out like mac-dev."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,7 +47,7 @@ def test_align_benchmark_skips_without_data(tmp_path):
     assert "skipped" in result.stdout
 
 
-def test_align_benchmark_scores_every_system(tmp_path):
+def test_align_benchmark_scores_every_system(tmp_path, tiny_sentence_encoder):
     text = tmp_path / "001"
     text.mkdir()
     (text / "zh.txt").write_text("他来了。\n她走了。\n我们都笑了。\n", encoding="utf-8")
@@ -54,9 +55,17 @@ def test_align_benchmark_scores_every_system(tmp_path):
     (text / "en.txt").write_text("He came and she left.\nWe all laughed.\n", encoding="utf-8")
     (text / "gold.align").write_text("[0,1]:[0]\n[2]:[1]\n", encoding="utf-8")
     (text / "bertalign.align").write_text("[0]:[0]\n[1]:[]\n[2]:[1]\n", encoding="utf-8")
-    result = run_benchmark("bench_align.py", "--data", str(tmp_path))
+    result = run_benchmark("bench_align.py", "--data", str(tmp_path), "--similarity-model", str(tiny_sentence_encoder))
     assert result.returncode == 0, result.stderr
-    rows = {line[:20].strip(): line[20:].split() for line in result.stdout.splitlines()[1:5]}
-    assert rows["zhen (MT bridge)"][-2:] == ["1.000", "1.000"]  # strict, lax F1
-    assert rows["Bertalign (LaBSE)"][-2:] == ["0.400", "0.800"]
-    assert "Gale-Church" in rows and "zhen (no MT)" in rows
+    rows = dict(
+        re.match(r"(\S.*?)\s+(\d\.\d{3}\s.*)", line).groups()
+        for line in result.stdout.splitlines()[1:]
+        if re.match(r"\S.*?\s+\d\.\d{3}\s", line)
+    )
+    scores = {label: values.split() for label, values in rows.items()}
+    # per text, mean, worst, pooled strict F1, lax F1
+    assert scores["zhen, MT + encoder (LOTO)"] == ["1.000"] * 5
+    assert scores["zhen, MT bridge (LOTO)"] == ["1.000"] * 5
+    assert scores["Bertalign (LaBSE)"][-2:] == ["0.400", "0.800"]
+    assert "Gale-Church" in scores and "zhen, no MT (LOTO)" in scores
+    assert "goal, leave-one-text-out" in result.stdout

@@ -36,16 +36,39 @@ development set: ``benchmarks/tune_align.py``) and ``glosses`` (CC-CEDICT).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from ..data import Bead
 from .corridor import corridor
-from .dp import MAX_SIDE, SHAPES, SKIPS, BandDots, Grid, bead_scores, best_path, with_evidence
-from .features import sides, stems
-from .weights import WITH_BRIDGE, WITHOUT_BRIDGE, Weights
+from .dp import MAX_SIDE, SHAPES, SKIPS, Comparison, Grid, bead_scores, best_path, with_evidence
+from .features import Side, meanings, sides, stems
+from .weights import WITH_BRIDGE, WITH_ENCODER, WITHOUT_BRIDGE, Weights
 
-__all__ = ["MAX_SIDE", "WITHOUT_BRIDGE", "WITH_BRIDGE", "Weights", "align_sentences", "stems"]
+__all__ = [
+    "MAX_SIDE",
+    "WITHOUT_BRIDGE",
+    "WITH_BRIDGE",
+    "WITH_ENCODER",
+    "Encoder",
+    "Weights",
+    "align_sentences",
+    "default_weights",
+    "prepare",
+    "solve",
+    "stems",
+]
+
+
+class Encoder(Protocol):
+    """A sentence encoder (pipeline.encoder.SentenceEncoder, or any other)."""
+
+    def embed(self, sentences: Sequence[str]) -> np.ndarray:
+        """One unit vector per sentence, as rows."""
+        ...
 
 
 def align_sentences(
@@ -53,28 +76,76 @@ def align_sentences(
     target: Sequence[str],
     bridge: Sequence[str] | None = None,
     weights: Weights | None = None,
+    encoder: Encoder | None = None,
 ) -> list[Bead]:
     """Align Chinese ``source`` sentences with English ``target`` sentences.
 
     ``bridge`` is a machine translation of each source sentence; without it
     dictionary glosses, lengths, quotations, numbers and Latin-script words
-    guide the alignment. ``weights`` default to the set tuned for the case.
-    Every sentence is in exactly one bead, in order.
+    guide the alignment. With a bridge, an English sentence ``encoder`` adds
+    how alike the bridge and the target mean. ``weights`` default to the set
+    tuned for the case. Every sentence is in exactly one bead, in order.
     """
     if bridge is not None and len(bridge) != len(source):
         raise ValueError(f"{len(source)} source sentences but {len(bridge)} translations")
     if not source or not target:
         return [Bead((i,), (), 0.0) for i in range(len(source))] + [Bead((), (j,), 0.0) for j in range(len(target))]
-    weights = weights or (WITHOUT_BRIDGE if bridge is None else WITH_BRIDGE)
-    src, tgt = sides(source, target, bridge, weights.gloss_weight)
-    lo, hi = corridor(src, tgt)
-    grid = Grid(lo, hi)
-    dots = BandDots(src.vectors, tgt.vectors, lo, hi)
+    encoder = encoder if bridge is not None else None  # it reads English only
+    weights = weights or default_weights(bridge is not None, encoder is not None)
+    return solve(prepare(source, target, bridge, weights.gloss_weight, encoder), weights)
+
+
+@dataclass
+class Problem:
+    """Everything about two documents that the weights do not change."""
+
+    src: Side
+    tgt: Side
+    grid: Grid
+    words: Comparison
+    meaning: Comparison | None
+
+
+def prepare(
+    source: Sequence[str],
+    target: Sequence[str],
+    bridge: Sequence[str] | None,
+    gloss_weight: float,
+    encoder: Encoder | None = None,
+) -> Problem:
+    """The sentences' vectors, the corridor and the dot products in it."""
+    with ThreadPoolExecutor(1) as background:
+        # The encoder (CTranslate2, outside the GIL) works while the words are counted.
+        embedded = background.submit(encoder.embed, [*bridge, *target]) if encoder and bridge is not None else None
+        src, tgt = sides(source, target, bridge, gloss_weight)
+        grid = Grid(*corridor(src, tgt))
+        words = Comparison.of(src.words, tgt.words, grid)
+        meaning = None
+        if embedded is not None and bridge is not None:
+            src.meaning, tgt.meaning = meanings(bridge, target, embedded.result())
+            meaning = Comparison.of(src.meaning, tgt.meaning, grid)
+    return Problem(src, tgt, grid, words, meaning)
+
+
+def solve(problem: Problem, weights: Weights) -> list[Bead]:
+    """The best path of beads through the problem's corridor."""
+    # Each kind of evidence, with its share of the similarity.
+    evidence = [(problem.words, 1.0)]
+    if problem.meaning is not None:
+        evidence = [(problem.words, 1 - weights.meaning_share), (problem.meaning, weights.meaning_share)]
     shapes = SHAPES + SKIPS
+    grid = problem.grid
     # Per shape and corridor cell: where a bead ending there starts, and its score.
     starts = np.empty((len(shapes), len(grid.i)), dtype=np.int32)
     gains = np.empty((len(shapes), len(grid.i)), dtype=np.float32)
     for k, shape in enumerate(shapes):
-        starts[k], gains[k] = bead_scores(shape, grid, src, tgt, dots, weights)
+        starts[k], gains[k] = bead_scores(shape, grid, problem.src, problem.tgt, evidence, weights)
     beads = best_path(grid, shapes, starts, gains, weights)
-    return [with_evidence(bead, src, tgt, dots) for bead in beads]
+    return [with_evidence(bead, problem.words) for bead in beads]
+
+
+def default_weights(bridged: bool, encoded: bool) -> Weights:
+    """The weights tuned for aligning with or without a bridge and an encoder."""
+    if not bridged:
+        return WITHOUT_BRIDGE
+    return WITH_ENCODER if encoded else WITH_BRIDGE

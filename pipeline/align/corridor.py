@@ -20,7 +20,7 @@ ANCHOR_MIN_SIMILARITY = 0.3
 def corridor(src: Side, tgt: Side) -> tuple[np.ndarray, np.ndarray]:
     """For each source position i = 0..n, the target positions lo[i]..hi[i]
     the path may pass through: a band around the line through the anchors."""
-    n, m = len(src.vectors), len(tgt.vectors)
+    n, m = len(src.words.vectors), len(tgt.words.vectors)
     points = np.array([(0, 0), *_anchors(src, tgt), (n, m)], dtype=np.float64)
     rows = np.arange(n + 1)
     centre = np.interp(rows, points[:, 0], points[:, 1])
@@ -44,10 +44,11 @@ def corridor(src: Side, tgt: Side) -> tuple[np.ndarray, np.ndarray]:
 def _anchors(src: Side, tgt: Side) -> list[tuple[int, int]]:
     """Source-target pairs that are each other's best match among the
     candidates sharing a distinctive word near the diagonal, chained in order."""
-    n, m = len(src.vectors), len(tgt.vectors)
+    source, target = src.words.vectors, tgt.words.vectors
+    n, m = len(source), len(target)
     window = max(20, int(0.1 * max(n, m)), abs(n - m))
-    rows, cols = _candidate_pairs(src.vectors, tgt.vectors, window)
-    similarity = src.vectors.cosines_with(tgt.vectors, rows, cols)
+    rows, cols = _candidate_pairs(source, target, window)
+    similarity = source.cosines_with(target, rows, cols)
     keep = similarity >= ANCHOR_MIN_SIMILARITY
     rows, cols, similarity = rows[keep], cols[keep], similarity[keep]
     if not len(rows):

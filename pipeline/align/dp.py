@@ -7,12 +7,12 @@ memory grow linearly with the documents.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..data import Bead
-from .features import Side, Vectors
+from .features import Evidence, SentenceVectors, Side, span_sum
 from .weights import Weights
 
 # Bead shapes (source sentences, target sentences).
@@ -44,7 +44,7 @@ class BandDots:
     """Dot products of each source sentence p with the target sentences that
     beads through p can reach, with running sums along each row."""
 
-    def __init__(self, src: Vectors, tgt: Vectors, lo: np.ndarray, hi: np.ndarray):
+    def __init__(self, src: SentenceVectors, tgt: SentenceVectors, lo: np.ndarray, hi: np.ndarray):
         n = len(src)
         after = np.arange(1, n + 1)
         self.first = np.maximum(lo[after] - MAX_SIDE, 0)
@@ -66,8 +66,26 @@ class BandDots:
         return total
 
 
+@dataclass
+class Comparison:
+    """One kind of evidence on both sides, and its dot products in the corridor."""
+
+    src: Evidence
+    tgt: Evidence
+    dots: BandDots
+
+    @classmethod
+    def of(cls, src: Evidence, tgt: Evidence, grid: Grid) -> Comparison:
+        return cls(src, tgt, BandDots(src.vectors, tgt.vectors, grid.lo, grid.hi))
+
+
 def bead_scores(
-    shape: tuple[int, int], grid: Grid, src: Side, tgt: Side, dots: BandDots, w: Weights
+    shape: tuple[int, int],
+    grid: Grid,
+    src: Side,
+    tgt: Side,
+    evidence: list[tuple[Comparison, float]],
+    w: Weights,
 ) -> tuple[np.ndarray, np.ndarray]:
     """For every corridor cell, the cell a bead of this shape ending there
     starts from (-1 if none) and the bead's score.
@@ -76,6 +94,7 @@ def bead_scores(
     disagree (Bertalign's log2(1 + ratio)) and counts a little more for
     larger beads; each sentence's own similarity to the other side is added,
     so that a sentence merged into a bead must earn its place there.
+    ``evidence`` lists each kind of vector with its share of both similarities.
     """
     a, b = shape
     start = grid.cell(grid.i - a, grid.j - b)
@@ -83,16 +102,17 @@ def bead_scores(
     i, j = grid.i[valid], grid.j[valid]
     score = -w.quote_boundary * (src.in_quote[i] != tgt.in_quote[j])
     if a and b:
-        expected, actual = src.span_sum(src.lengths, i, a), tgt.span_sum(tgt.lengths, j, b)
+        expected, actual = span_sum(src.lengths, i, a), span_sum(tgt.lengths, j, b)
         ratio = np.minimum(expected, actual) / np.maximum(np.maximum(expected, actual), 1.0)
-        similarity = _similarity(a, b, i, j, src, tgt, dots, w.balance_power) * np.log2(1 + ratio) ** w.length_power
+        similarity = sum(share * _similarity(a, b, i, j, kind, w.balance_power) for kind, share in evidence)
+        similarity *= np.log2(1 + ratio) ** w.length_power
         score = score + similarity * ((a + b) / 2) ** w.size_power + w.bead_bonus
-        score += w.member_weight * _member_similarity(a, b, i, j, src, tgt, dots)
+        score += w.member_weight * sum(share * _member_similarity(a, b, i, j, kind) for kind, share in evidence)
         score -= w.extra_on_longer_side * (max(a, b) - 1) + w.extra_on_shorter_side * (min(a, b) - 1)
         score -= w.length_weight * _length_deviation(expected, actual, w.length_spread)
-        quoted = (src.span_sum(src.quoted, i, a) > 0) != (tgt.span_sum(tgt.quoted, j, b) > 0)
+        quoted = (span_sum(src.quoted, i, a) > 0) != (span_sum(tgt.quoted, j, b) > 0)
         score -= w.quote_presence * quoted
-        score -= w.quote_count * np.abs(src.span_sum(src.opened, i, a) - tgt.span_sum(tgt.opened, j, b))
+        score -= w.quote_count * np.abs(span_sum(src.opened, i, a) - span_sum(tgt.opened, j, b))
     else:
         score = score - w.skip_cost
     scores = np.full(len(grid.i), -np.inf)
@@ -100,9 +120,10 @@ def bead_scores(
     return start, scores
 
 
-def _member_similarity(a, b, i, j, src: Side, tgt: Side, dots: BandDots) -> np.ndarray:
+def _member_similarity(a, b, i, j, kind: Comparison) -> np.ndarray:
     """Half the sum, over the bead's sentences, of each one's cosine with the
     other side's text less its baseline: every sentence earns its own place."""
+    src, tgt, dots = kind.src, kind.tgt, kind.dots
     total = np.zeros(len(i))
     y_norm, x_norm = tgt.span_norms(b)[j], src.span_norms(a)[i]
     for k in range(a):
@@ -116,18 +137,16 @@ def _member_similarity(a, b, i, j, src: Side, tgt: Side, dots: BandDots) -> np.n
     return total / 2
 
 
-def _similarity(a, b, i, j, src: Side, tgt: Side, dots: BandDots, balance_power: float) -> np.ndarray:
+def _similarity(a, b, i, j, kind: Comparison, balance_power: float) -> np.ndarray:
     """Cosine of the bead's summed vectors, lowered when one side carries
     much more weight than the other (content the other side lacks), less
     the sentences' mean baseline."""
+    src, tgt, dots = kind.src, kind.tgt, kind.dots
     x, y = src.span_norms(a)[i], tgt.span_norms(b)[j]
     norms = x * y
     cosine = np.divide(dots.block(i - a, a, j - b, b), norms, out=np.zeros(len(i)), where=norms > 0)
     balance = np.divide(2 * norms, x * x + y * y, out=np.zeros(len(i)), where=norms > 0)
-    return (
-        cosine * balance**balance_power
-        - (src.span_sum(src.baseline, i, a) / a + tgt.span_sum(tgt.baseline, j, b) / b) / 2
-    )
+    return cosine * balance**balance_power - (span_sum(src.baseline, i, a) / a + span_sum(tgt.baseline, j, b) / b) / 2
 
 
 def _length_deviation(expected: np.ndarray, actual: np.ndarray, long_spread: float) -> np.ndarray:
@@ -210,9 +229,10 @@ def _trace(grid, shapes, gains, down, shape_in, run_goes_on, row_run_from, start
     return beads[::-1]
 
 
-def with_evidence(bead: Bead, src: Side, tgt: Side, dots: BandDots) -> Bead:
+def with_evidence(bead: Bead, words: Comparison) -> Bead:
     """Scale down the confidence of a bead whose texts share (almost) nothing:
     the path put it there, but a reviewer should look."""
+    src, tgt, dots = words.src, words.tgt, words.dots
     a, b = len(bead.source), len(bead.target)
     if not (a and b):
         return bead

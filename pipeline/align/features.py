@@ -15,6 +15,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -46,7 +47,24 @@ def stems(text: str) -> list[str]:
     return words
 
 
-class Vectors:
+class SentenceVectors:
+    """One vector per sentence, with their norms and dot products."""
+
+    norms: np.ndarray
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def dots_with(self, other, rows: np.ndarray, other_rows: np.ndarray) -> np.ndarray:
+        """Dot products of self[rows[k]] with other[other_rows[k]], for all k."""
+        raise NotImplementedError
+
+    def cosines_with(self, other, rows: np.ndarray, other_rows: np.ndarray) -> np.ndarray:
+        norms = self.norms[rows] * other.norms[other_rows]
+        return np.divide(self.dots_with(other, rows, other_rows), norms, out=np.zeros(len(rows)), where=norms > 0)
+
+
+class Vectors(SentenceVectors):
     """Sparse bag-of-words vectors, one per sentence, in CSR layout."""
 
     def __init__(self, bags: Sequence[Mapping[str, float]], vocabulary: dict[str, int], idf: np.ndarray):
@@ -62,9 +80,7 @@ class Vectors:
         return len(self.indptr) - 1
 
     def dots_with(self, other: Vectors, rows: np.ndarray, other_rows: np.ndarray) -> np.ndarray:
-        """Dot products of self[rows[k]] with other[other_rows[k]], for all k.
-
-        Vectorised as a sort-merge: every (pair, word) key of both sides is
+        """Vectorised as a sort-merge: every (pair, word) key of both sides is
         sorted, and equal neighbours are the words a pair shares. Chunked to
         bound memory.
         """
@@ -82,9 +98,27 @@ class Vectors:
             out[chunk] = np.bincount(keys[same] // size, values[same] * values[same + 1], minlength=len(rows[chunk]))
         return out
 
-    def cosines_with(self, other: Vectors, rows: np.ndarray, other_rows: np.ndarray) -> np.ndarray:
-        norms = self.norms[rows] * other.norms[other_rows]
-        return np.divide(self.dots_with(other, rows, other_rows), norms, out=np.zeros(len(rows)), where=norms > 0)
+
+class Embeddings(SentenceVectors):
+    """Dense sentence vectors (a sentence encoder's), one row per sentence,
+    each scaled by its sentence's length in words: the sum over a bead's
+    sentences then weighs them as mean pooling over their joined text would
+    (a long sentence says more of the bead than a short one)."""
+
+    def __init__(self, unit_vectors: np.ndarray, sentences: Sequence[str]):
+        lengths = np.array([max(1, len(s.split())) for s in sentences], dtype=np.float32)
+        self.matrix = np.asarray(unit_vectors, dtype=np.float32) * lengths[:, None]
+        self.norms = np.linalg.norm(self.matrix, axis=1).astype(np.float64)
+
+    def __len__(self) -> int:
+        return len(self.matrix)
+
+    def dots_with(self, other: Embeddings, rows: np.ndarray, other_rows: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(rows))
+        for start in range(0, len(rows), 50_000):  # chunked to bound memory
+            chunk = slice(start, start + 50_000)
+            out[chunk] = np.einsum("ij,ij->i", self.matrix[rows[chunk]], other.matrix[other_rows[chunk]])
+        return out
 
 
 def _entries(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -95,22 +129,23 @@ def _entries(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return pair, indptr[rows][pair] + offsets
 
 
-@dataclass
-class Side:
-    """One document's sentences as the aligner sees them."""
+def span_sum(values: np.ndarray, end: np.ndarray, size: int) -> np.ndarray:
+    """Sum of values[end-size:end] for each end."""
+    total = np.concatenate([[0.0], np.cumsum(values, dtype=np.float64)])
+    return total[end] - total[end - size]
 
-    vectors: Vectors
-    lengths: np.ndarray  # expected English characters (spaces aside)
-    in_quote: np.ndarray  # [k]: a quotation is open after sentence k-1 (n+1 entries)
-    quoted: np.ndarray  # the sentence has words inside a quotation
-    opened: np.ndarray  # quotations the sentence opens
+
+V = TypeVar("V", bound=SentenceVectors)
+
+
+@dataclass
+class Evidence(Generic[V]):
+    """One kind of vector for each sentence of a document (bags of words, or
+    a sentence encoder's embeddings) and what the aligner derives from them."""
+
+    vectors: V
     baseline: np.ndarray = field(default_factory=lambda: np.zeros(0))  # mean cosine with unrelated sentences
     _norms: dict[int, np.ndarray] = field(default_factory=dict)
-
-    def span_sum(self, values: np.ndarray, end: np.ndarray, size: int) -> np.ndarray:
-        """Sum of values[end-size:end] for each end."""
-        total = np.concatenate([[0.0], np.cumsum(values, dtype=np.float64)])
-        return total[end] - total[end - size]
 
     def span_norms(self, size: int) -> np.ndarray:
         """[end]: the norm of the sum of the vectors of sentences end-size .. end-1."""
@@ -127,9 +162,22 @@ class Side:
         return self._norms[size]
 
 
+@dataclass
+class Side:
+    """One document's sentences as the aligner sees them."""
+
+    words: Evidence[Vectors]  # bags of words (of the bridge, for the source)
+    lengths: np.ndarray  # expected English characters (spaces aside)
+    in_quote: np.ndarray  # [k]: a quotation is open after sentence k-1 (n+1 entries)
+    quoted: np.ndarray  # the sentence has words inside a quotation
+    opened: np.ndarray  # quotations the sentence opens
+    meaning: Evidence[Embeddings] | None = None  # sentence embeddings (of the bridge, for the source)
+
+
 def sides(
     source: Sequence[str], target: Sequence[str], bridge: Sequence[str] | None, gloss_weight: float
 ) -> tuple[Side, Side]:
+    """Both documents as the aligner sees them, without sentence vectors (see meanings)."""
     translations: Sequence[str | None] = bridge if bridge is not None else [None] * len(source)
     src_bags = [_source_bag(s, b, gloss_weight) for s, b in zip(source, translations, strict=True)]
     tgt_bags: list[Mapping[str, float]] = [Counter(stems(t)) for t in target]
@@ -142,12 +190,12 @@ def sides(
     total = len(src_bags) + len(tgt_bags)
     idf = np.log1p(total / np.array([frequency[w] for w in vocabulary] or [1], dtype=np.float64))
     src = Side(
-        Vectors(src_bags, vocabulary, idf),
+        Evidence(Vectors(src_bags, vocabulary, idf)),
         np.array([expected_english_length(s, PUBLISHED_CHARS_PER_HANZI) for s in source]),
         *_quotations(source, _zh_quote_events),
     )
     tgt = Side(
-        Vectors(tgt_bags, vocabulary, idf),
+        Evidence(Vectors(tgt_bags, vocabulary, idf)),
         np.array([float(len("".join(t.split()))) for t in target]),
         *_quotations(target, _en_quote_events),
     )
@@ -155,8 +203,16 @@ def sides(
     # within bounds (one side may be an excerpt of the other).
     if src.lengths.sum() > 0 and tgt.lengths.sum() > 0:
         src.lengths = src.lengths * np.clip(tgt.lengths.sum() / src.lengths.sum(), *RATIO_ADAPTS_WITHIN)
-    src.baseline, tgt.baseline = _baselines(src.vectors, tgt.vectors), _baselines(tgt.vectors, src.vectors)
+    src.words.baseline, tgt.words.baseline = _baselines(src.words.vectors, tgt.words.vectors)
     return src, tgt
+
+
+def meanings(
+    bridge: Sequence[str], target: Sequence[str], vectors: np.ndarray
+) -> tuple[Evidence[Embeddings], Evidence[Embeddings]]:
+    """A sentence encoder's ``vectors`` of the bridge, then the target, as evidence for each side."""
+    src, tgt = Embeddings(vectors[: len(bridge)], bridge), Embeddings(vectors[len(bridge) :], target)
+    return Evidence(src, _baseline(src, tgt)), Evidence(tgt, _baseline(tgt, src))
 
 
 def _source_bag(source: str, translation: str | None, gloss_weight: float) -> dict[str, float]:
@@ -219,9 +275,13 @@ def _quotations(sentences: Sequence[str], events) -> tuple[np.ndarray, np.ndarra
     return np.array(states), np.array(quoted), np.array(opened, dtype=np.float64)
 
 
-def _baselines(side: Vectors, other: Vectors) -> np.ndarray:
+def _baselines(source: SentenceVectors, target: SentenceVectors) -> tuple[np.ndarray, np.ndarray]:
     """Each sentence's mean cosine with sentences of the other side that are
     far from where its counterpart should be (evenly spread samples)."""
+    return _baseline(source, target), _baseline(target, source)
+
+
+def _baseline(side: SentenceVectors, other: SentenceVectors) -> np.ndarray:
     n, m = len(side), len(other)
     centre = np.arange(n) * m / n
     picks = (centre[:, None] + m / 2 + np.arange(BASELINE_SAMPLES)[None, :] * m / BASELINE_SAMPLES).astype(np.int64) % m

@@ -1,5 +1,9 @@
-"""How a bead scores: the aligner's weights, one set with a machine
-translation as the bridge and one without."""
+"""How a bead scores: the aligner's weights, for a machine translation as
+the bridge with and without a sentence encoder, and for no translation.
+
+Each set is fitted on mac-dev's six texts by benchmarks/tune_align.py, which
+also fits each text's leave-one-out set (benchmarks/align_folds.json): the
+figures `make bench-align` reports come from those, not from these."""
 
 from __future__ import annotations
 
@@ -9,13 +13,13 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Weights:
     """How a bead scores (see bead_scores): its similarity, plus bead_bonus,
-    less the costs. Tuned on mac-dev 001-003 and checked on 004-006, with
-    and without a machine translation as the bridge."""
+    less the costs."""
 
     gloss_weight: float  # of a dictionary gloss, against a word of the machine translation
     bead_bonus: float
     size_power: float  # similarity × (sentences in the bead / 2) ** size_power
     member_weight: float  # weight of each sentence's own similarity to the other side
+    meaning_share: float  # of the sentence encoder's similarities; the words' have the rest
     length_power: float  # similarity × log2(1 + shorter/longer length) ** length_power
     balance_power: float  # similarity × (2|x||y| / (|x|² + |y|²)) ** balance_power
     extra_on_longer_side: float  # per sentence beyond the first on the side with more
@@ -29,13 +33,15 @@ class Weights:
     skip_extend: float  # each further sentence of such a run
 
 
+# A machine translation as the bridge, no sentence encoder.
 WITH_BRIDGE = Weights(
     gloss_weight=0.0,
     bead_bonus=0.142,
     size_power=0.1,
     member_weight=0.5,
+    meaning_share=0.0,
     length_power=0.6,
-    balance_power=1.75,
+    balance_power=1.5,
     extra_on_longer_side=0.052,
     extra_on_shorter_side=0.025,
     length_weight=0.023,
@@ -46,22 +52,42 @@ WITH_BRIDGE = Weights(
     skip_cost=0.4,
     skip_extend=0.1,
 )
-# Without a translation, dictionary glosses are the bridge. (With one, glosses
-# added nothing on the tuning texts: the translation already has the words.)
-WITHOUT_BRIDGE = Weights(
-    gloss_weight=1.8,
-    bead_bonus=0.262,
-    size_power=0.6,
-    member_weight=0.9,
+# A machine translation and a sentence encoder, which shares the similarity with the words.
+WITH_ENCODER = Weights(
+    gloss_weight=0.0,
+    bead_bonus=0.202,
+    size_power=0.5,
+    member_weight=0.6,
+    meaning_share=0.5,
     length_power=0.2,
-    balance_power=0.25,
-    extra_on_longer_side=0.0,
-    extra_on_shorter_side=0.045,
+    balance_power=1.25,
+    extra_on_longer_side=0.052,
+    extra_on_shorter_side=0.025,
     length_weight=0.023,
     length_spread=0.3,
+    quote_boundary=0.13,
+    quote_presence=0.1,
+    quote_count=0.04,
+    skip_cost=0.4,
+    skip_extend=0.1,
+)
+# Without a translation, dictionary glosses are the bridge. (With one, glosses
+# add nothing: the translation already has the words.)
+WITHOUT_BRIDGE = Weights(
+    gloss_weight=1.8,
+    bead_bonus=0.292,
+    size_power=0.8,
+    member_weight=1.1,
+    meaning_share=0.0,
+    length_power=0.2,
+    balance_power=0.0,
+    extra_on_longer_side=0.0,
+    extra_on_shorter_side=0.025,
+    length_weight=0.023,
+    length_spread=0.25,
     quote_boundary=0.18,
     quote_presence=0.05,
     quote_count=0.02,
-    skip_cost=0.2,
+    skip_cost=0.3,
     skip_extend=0.15,
 )

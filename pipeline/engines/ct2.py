@@ -17,7 +17,7 @@ import re
 import shutil
 import tempfile
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from ..errors import ZhenError
@@ -120,8 +120,9 @@ class CTranslate2Engine:
         ]
 
 
-def converted_model(name: str, model_fingerprint: str | None = None) -> Path:
-    """The CTranslate2 copy of model ``name``, converting it on first use.
+def converted_model(name: str, model_fingerprint: str | None = None, damaged: Callable = incomplete) -> Path:
+    """The CTranslate2 copy of model ``name``, converting it on first use;
+    ``damaged(name, err)`` says what is wrong with a model that fails to convert.
 
     Named by the model's fingerprint (after the model's own name, for people
     looking in the folder), so a changed model is converted again and the
@@ -148,7 +149,7 @@ def converted_model(name: str, model_fingerprint: str | None = None) -> Path:
     except OSError as err:
         raise ZhenError(f"cannot convert {name} for CTranslate2 into {root}: {err.strerror or err}") from None
     except Exception as err:  # the converter loads the weights: a damaged file fails in any library's way
-        raise ZhenError(incomplete(name, err)) from None
+        raise ZhenError(damaged(name, err)) from None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return target
