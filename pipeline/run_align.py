@@ -19,10 +19,11 @@ import numpy as np
 from .align import Encoder, align_sentences
 from .cache import VectorCache
 from .data import Bead, Provenance, Sentence, Unit
+from .encoder import ADVICE as ENCODER_ADVICE
 from .encoder import SentenceEncoder
 from .errors import ZhenError
 from .glossary import NO_GLOSSARY, Glossary
-from .model import ModelUnavailable
+from .model import ModelUnavailable, fingerprint, reachable
 from .po import write_po
 from .score import terms_missing, with_terms
 from .segment import segment, segment_lines
@@ -75,7 +76,9 @@ def align_documents(
     else:
         sentences, targets = segment(source.text, "zh"), segment(target.text, "en")
     bridge = _bridge(sentences, source_mt, translate, presegmented, source_path, encoding)
-    encoder = load_encoder(similarity_model, threads, cache) if bridge is not None and similarity_model else None
+    encoder = None
+    if bridge is not None and similarity_model:
+        encoder = load_encoder(similarity_model, threads, cache, [*bridge, *(t.text for t in targets)])
     beads = align_sentences([s.text for s in sentences], [t.text for t in targets], bridge, encoder=encoder)
     if output is None:  # TSV on standard output, as checked above
         _print_tsv(aligned_units(beads, sentences, targets, source.path, glossary))
@@ -91,16 +94,42 @@ def align_documents(
     return beads
 
 
-def load_encoder(name: str, threads: int = 0, cache: str | Path | None = None) -> Encoder | None:
-    """The sentence encoder ``name`` (its vectors cached in ``cache``), or
+def load_encoder(
+    name: str, threads: int = 0, cache: str | Path | None = None, sentences: Sequence[str] = ()
+) -> Encoder | None:
+    """The sentence encoder ``name``, its vectors cached in ``cache`` (when
+    the cache has all of ``sentences``, the model is not even loaded), or
     None with a one-line warning: the aligner does well without it, so a
     missing model never stops the work."""
     try:
+        if cache and sentences:
+            found = _cached_vectors(Path(cache), fingerprint(reachable(name, ENCODER_ADVICE)), sentences)
+            if found is not None:
+                return KnownVectors(found)
         encoder = SentenceEncoder(name, threads)
     except ZhenError as err:
         log.warning("aligning without a similarity model: %s", err)
         return None
     return CachedEncoder(encoder, Path(cache)) if cache else encoder
+
+
+def _cached_vectors(cache: Path, model: str, sentences: Sequence[str]) -> dict[str, np.ndarray] | None:
+    vectors = VectorCache(cache, model)
+    try:
+        found = vectors.get(dict.fromkeys(sentences))
+    finally:
+        vectors.db.close()
+    return found if len(found) == len(set(sentences)) else None
+
+
+class KnownVectors:
+    """The vectors of a given set of sentences (all found in the cache)."""
+
+    def __init__(self, vectors: dict[str, np.ndarray]):
+        self.vectors = vectors
+
+    def embed(self, sentences: Sequence[str]) -> np.ndarray:
+        return np.stack([self.vectors[s] for s in sentences])
 
 
 class CachedEncoder:

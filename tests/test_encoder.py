@@ -12,7 +12,7 @@ from transformers import AutoModel, AutoTokenizer
 
 from pipeline.encoder import SentenceEncoder
 from pipeline.model import ModelUnavailable
-from pipeline.run_align import load_encoder
+from pipeline.run_align import CachedEncoder, KnownVectors, load_encoder
 from pipeline.settings import similarity_model_name
 
 SENTENCES = [
@@ -125,3 +125,14 @@ def test_a_cache_from_before_vectors_gains_their_table(tiny_sentence_encoder, ti
         db.execute("DROP TABLE IF EXISTS vectors")
     encoder = load_encoder(str(tiny_sentence_encoder), cache=cache)
     assert encoder.embed(["He came."]).shape == (1, tiny_encoder.DIMENSION)
+
+
+def test_a_document_whose_vectors_are_all_cached_needs_no_model_loaded(tiny_sentence_encoder, tmp_path):
+    cache = tmp_path / "cache.sqlite"
+    first = load_encoder(str(tiny_sentence_encoder), cache=cache, sentences=SENTENCES)
+    vectors = first.embed(SENTENCES)
+    again = load_encoder(str(tiny_sentence_encoder), cache=cache, sentences=SENTENCES[1:])
+    assert isinstance(again, KnownVectors)
+    assert np.array_equal(again.embed(SENTENCES[1:]), vectors[1:])
+    new_sentence = load_encoder(str(tiny_sentence_encoder), cache=cache, sentences=[*SENTENCES, "He left."])
+    assert isinstance(new_sentence, CachedEncoder)
