@@ -215,6 +215,19 @@ def test_the_encoder_needs_a_bridge(tiny_sentence_encoder):
     assert align_sentences(source, target, encoder=encoder) == align_sentences(source, target)
 
 
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.text(st.sampled_from("的一是了我不人在他，。！“”ab1 "), max_size=30), max_size=15),
+    st.lists(st.text(st.sampled_from("doctor came kid asleep tired.,!'\" 0123"), max_size=60), max_size=15),
+)
+def test_with_the_encoder_every_sentence_is_in_exactly_one_bead(tiny_sentence_encoder, source, target):
+    encoder = SentenceEncoder(str(tiny_sentence_encoder))
+    beads = align_sentences(source, target, [s[::-1] for s in source], encoder=encoder)
+    assert [i for b in beads for i in b.source] == list(range(len(source)))
+    assert [j for b in beads for j in b.target] == list(range(len(target)))
+    assert all(0.0 <= b.confidence <= 1.0 for b in beads)
+
+
 def test_a_match_too_weak_to_anchor_is_no_anchor():
     # The only shared word gives a cosine under the anchor threshold.
     assert shapes(align_sentences(["a"], ["0a0b"], ["a"])) == [((0,), (0,))]

@@ -11,7 +11,9 @@ counterpart — scores by
   with like), less each sentence's baseline similarity to unrelated
   sentences (Vecalign's normalisation: short, common sentences match
   everything a little), and each sentence's own similarity to the other
-  side, so that a merged sentence must earn its place;
+  side, so that a merged sentence must earn its place; with an English
+  sentence encoder, the same similarities of the bridge's and the target's
+  sentence vectors (each weighted by its length in words) take a share;
 - how far its length in characters is from what the source predicts at
   this translation's own ratio (Gale-Church's measure, and Bertalign's
   damping of the similarity);
@@ -29,8 +31,10 @@ match, in order), so time and memory grow linearly with the document.
 
 The modules, in the order the work flows: ``features`` (what each sentence
 looks like to the aligner), ``corridor`` (where the path may run), ``dp``
-(bead scores and the best path), with ``weights`` (tuned on a literary
+(bead scores and the best path), with ``weights`` (fitted on a literary
 development set: ``benchmarks/tune_align.py``) and ``glosses`` (CC-CEDICT).
+``prepare`` does everything the weights do not change (vectors, corridor,
+dot products) and ``solve`` the rest, so that fitting re-runs only ``solve``.
 """
 
 from __future__ import annotations
