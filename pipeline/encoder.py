@@ -12,7 +12,6 @@ vectors agree with PyTorch's to a cosine of 0.996.
 from __future__ import annotations
 
 import json
-import logging
 import os
 from collections.abc import Sequence
 
@@ -20,8 +19,6 @@ import numpy as np
 
 from .engines.ct2 import converted_model
 from .model import ModelUnavailable, fingerprint, model_file, reachable
-
-log = logging.getLogger(__name__)
 
 BATCH_SIZE = 32  # sentences of similar length a batch; larger batches were slower on 2 cores
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for MiniLM; longer input is cut
@@ -41,13 +38,9 @@ class SentenceEncoder:
 
         try:
             converted = converted_model(name, self.fingerprint, _damaged)
-            self._encoder = ctranslate2.Encoder(
-                # CTranslate2's own default oversubscribes small machines (20% slower on 2 cores)
-                str(converted),
-                device="cpu",
-                compute_type="int8",
-                intra_threads=threads or os.cpu_count() or 1,
-            )
+            # CTranslate2's own default thread count oversubscribes small machines (20% slower on 2 cores).
+            cores = threads or os.cpu_count() or 1
+            self._encoder = ctranslate2.Encoder(str(converted), device="cpu", compute_type="int8", intra_threads=cores)
             self.embed(["A sentence."])  # some models convert but cannot run: find out now
         except (RuntimeError, ValueError) as err:
             raise ModelUnavailable(f"cannot run similarity model {name}: {err}") from None
