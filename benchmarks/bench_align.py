@@ -40,6 +40,7 @@ from pipeline.align import Weights, align_sentences, default_weights
 from pipeline.data import Bead
 from pipeline.encoder import SentenceEncoder
 from pipeline.han import PUBLISHED_CHARS_PER_HANZI
+from pipeline.run_align import KnownVectors
 from pipeline.vecalign import evaluate, parse_beads
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mac-dev"
@@ -104,17 +105,9 @@ def load_texts(data: Path, similarity_model: str | None = None) -> dict[str, dic
     return texts
 
 
-class _Precomputed:
-    def __init__(self, vectors: dict):
-        self.vectors = vectors
-
-    def embed(self, sentences):
-        return np.array([self.vectors[s] for s in sentences])
-
-
-def precomputed_encoder(text: dict) -> _Precomputed:
+def precomputed_encoder(text: dict) -> KnownVectors:
     """An encoder that looks up the text's vectors (tuning aligns the same texts hundreds of times)."""
-    return _Precomputed(text["vectors"])
+    return KnownVectors(text["vectors"])
 
 
 def fold_weights(case: str) -> dict[str, Weights] | None:

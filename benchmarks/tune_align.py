@@ -74,9 +74,8 @@ START = Weights(
 )
 
 
-def fit(case: str, texts: dict, names: Sequence[str], max_sweeps: int, min_gain: float = 0.0) -> Weights:
-    """Coordinate ascent on strict F1 over the texts ``names``; a weight moves
-    only if that raises F1 by more than ``min_gain`` (fewer, sturdier moves)."""
+def fit(case: str, texts: dict, names: Sequence[str], max_sweeps: int) -> Weights:
+    """Coordinate ascent on strict F1 over the texts ``names``."""
     bridged, encoded = CASES[case]
     fields = [f for f in STEP if encoded or f != "meaning_share"]
     weights = dataclasses.replace(
@@ -99,7 +98,7 @@ def fit(case: str, texts: dict, names: Sequence[str], max_sweeps: int, min_gain:
                 for k in (-2, -1, 1, 2)
             ]
             score, move = max(((strict_f1(m), m) for m in moves), key=lambda pair: pair[0])
-            if score > best + min_gain + 1e-9:
+            if score > best + 1e-9:
                 best, weights, improved = score, move, True
         if not improved:
             break
@@ -126,14 +125,11 @@ def main() -> int:
     parser.add_argument("--similarity-model", default=str(DEFAULT_SIMILARITY_MODEL))
     parser.add_argument("--sweeps", type=int, default=10, help="at most this many sweeps over the weights")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument(
-        "--min-gain", type=float, default=0.0, help="strict F1 a move must add to be kept (default: %(default)s)"
-    )
     args = parser.parse_args()
     texts = load_texts(args.data, args.similarity_model if CASES[args.case][1] else None)
     names = sorted(texts)
     folds = {held: [n for n in names if n != held] for held in names} | {"all": names}
-    jobs = [(args.case, texts, fitting, args.sweeps, args.min_gain) for fitting in folds.values()]
+    jobs = [(args.case, texts, fitting, args.sweeps) for fitting in folds.values()]
     with ProcessPoolExecutor(args.workers) as pool:
         fitted = dict(zip(folds, pool.map(_fit_job, jobs), strict=True))
     saved = json.loads(FOLDS_FILE.read_text()) if FOLDS_FILE.exists() else {}

@@ -29,7 +29,7 @@ class SentenceEncoder:
     """Unit vectors of English sentences; identical sentences are embedded once."""
 
     def __init__(self, name: str, threads: int = 0):
-        self.name = name = reachable(name, ADVICE)
+        name = reachable(name, ADVICE)
         self.dimension = int(_config(name).get("hidden_size", 0))
         self.fingerprint = fingerprint(name)
         self.pooling = _pooling(name)

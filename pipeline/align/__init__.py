@@ -126,8 +126,7 @@ def prepare(
         words = Comparison.of(src.words, tgt.words, grid)
         meaning = None
         if embedded is not None and bridge is not None:
-            src.meaning, tgt.meaning = meanings(bridge, target, embedded.result())
-            meaning = Comparison.of(src.meaning, tgt.meaning, grid)
+            meaning = Comparison.of(*meanings(bridge, target, embedded.result()), grid)
     return Problem(src, tgt, grid, words, meaning)
 
 

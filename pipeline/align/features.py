@@ -171,7 +171,6 @@ class Side:
     in_quote: np.ndarray  # [k]: a quotation is open after sentence k-1 (n+1 entries)
     quoted: np.ndarray  # the sentence has words inside a quotation
     opened: np.ndarray  # quotations the sentence opens
-    meaning: Evidence[Embeddings] | None = None  # sentence embeddings (of the bridge, for the source)
 
 
 def sides(
