@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .engines.cpu import import_ctranslate2
 from .engines.ct2 import converted_model
 from .model import ModelUnavailable, fingerprint, model_file, reachable
 
@@ -34,7 +35,7 @@ class SentenceEncoder:
         self.fingerprint = fingerprint(name)
         self.pooling = _pooling(name)
         self._tokenizer = _tokenizer(name)
-        import ctranslate2
+        ctranslate2 = import_ctranslate2()
 
         try:
             converted = converted_model(name, self.fingerprint, _damaged)

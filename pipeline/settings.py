@@ -85,6 +85,12 @@ def conversions_dir(model: str) -> Path:
     return user_cache_dir() / "ctranslate2"
 
 
+def cpu_backends_path() -> Path:
+    """Where the CPU backend measured fastest on each CPU is remembered
+    (:mod:`pipeline.engines.cpu`): beside the user's converted models."""
+    return Path(os.environ.get(MODELS_DIR_ENV_VAR) or user_cache_dir()) / "cpu-backends.json"
+
+
 def creation_time() -> datetime:
     """Now, or ``$SOURCE_DATE_EPOCH`` for reproducible builds (timezone-aware UTC)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")

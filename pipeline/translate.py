@@ -89,18 +89,20 @@ class DecodingOptions:
 
     def cache_key(self, engine: Engine, beams: int) -> str:
         """The settings a translation was made with, as the cache stores them;
-        ``auto`` choices as the engine resolved them (which GPU does not matter)."""
+        ``auto`` choices as the engine resolved them (which GPU does not
+        matter; which CPU code path does, where one is chosen)."""
         resolved = {
             "engine": engine.name,
             "device": engine.device.split(":")[0],
             "precision": engine.precision,
             "beams": beams,
         }
-        return f"v{SETTINGS_VERSION}/" + "/".join(
+        settings = [
             f"{f.name}={resolved.get(f.name, getattr(self, f.name))}"
             for f in fields(self)
             if not f.metadata.get("same_output")
-        )
+        ]
+        return f"v{SETTINGS_VERSION}/" + "/".join(settings + ([f"backend={engine.backend}"] if engine.backend else []))
 
 
 class Translator:

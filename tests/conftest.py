@@ -15,6 +15,15 @@ sys.path.insert(0, str(Path(__file__).parent))
 import tiny_encoder
 import tiny_marian
 
+from pipeline.engines.cpu import ENV, default_backend
+
+# CTranslate2 runs its own default CPU backend in the tests, said in the
+# environment (inherited by every zhen process they start): so no test
+# measures backends but the one about it, and the pytest process and its zhen
+# processes run the same code path (their translations share cache keys).
+if not any(name in os.environ for name in ENV):
+    os.environ.update(default_backend().env())
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "corpus" / "xiaomi-ecosystem-interview.zh.txt"
 TMX_DTD = Path(__file__).parent / "tmx14.dtd"

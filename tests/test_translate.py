@@ -302,7 +302,7 @@ class LoopingEngine:
     """An engine that always loops, to see what the translator does when the
     second decoding loops too."""
 
-    name, precision, device = "looping", "float32", "cpu"
+    name, precision, device, backend = "looping", "float32", "cpu", ""
 
     def __init__(self):
         self.requests = []

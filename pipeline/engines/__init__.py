@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import ZhenError
 from .base import Batch, Engine, Output, Request
+from .cpu import import_ctranslate2, settle
 
 __all__ = [
     "DEVICES",
@@ -72,9 +73,7 @@ def choose_engine(engine: str, device: str, here: bool = True) -> tuple[str, str
 def _gpu_count(engine: str) -> int:
     """CUDA GPUs the engine would see; CTranslate2 answers without importing torch."""
     if engine != "transformers" and _has_ctranslate2():
-        import ctranslate2
-
-        count = ctranslate2.get_cuda_device_count()
+        count = import_ctranslate2().get_cuda_device_count()
         if engine == "ctranslate2" or not count:
             return count
     import torch
@@ -84,7 +83,7 @@ def _gpu_count(engine: str) -> int:
 
 def _has_ctranslate2() -> bool:
     try:
-        import ctranslate2  # noqa: F401
+        import_ctranslate2()
     except ImportError:
         return False
     return True
@@ -113,6 +112,7 @@ class LazyEngine:
 
     def __init__(self, kind: str, model: ModelInfo, tokenizer, device: str, precision: str, threads: int | None):
         self.name, self.device, self.precision = kind, device, resolve_precision(kind, device, precision)
+        self.backend = settle().label if kind == "ctranslate2" and device == "cpu" else ""
         self._model, self._tokenizer, self._threads = model, tokenizer, threads
         self._engine: Engine | None = None
 
@@ -133,5 +133,6 @@ class LazyEngine:
                 self._engine = CTranslate2Engine.load(
                     self._model, self._tokenizer, self.device, self.precision, self._threads
                 )
-            log.info("loaded %s: %s engine, %s, %s", self._model.name, self.name, self.device, self.precision)
+            backend = f" ({self.backend})" if self.backend else ""
+            log.info("loaded %s: %s engine, %s%s, %s", self._model.name, self.name, self.device, backend, self.precision)
         return self._engine

@@ -36,6 +36,7 @@ class Engine(Protocol):
     name: str  # "transformers" or "ctranslate2"
     precision: str  # the weights' numeric type as run: "float32", "int8", ...
     device: str
+    backend: str  # CTranslate2's CPU code path ("mkl-avx2", ...): it can change an int8 output; "" elsewhere
 
     def generate(self, batches: Iterable[Batch]) -> Iterator[list[Output]]:
         """Decode each batch of source ids (each ending in ``</s>``), in order."""

@@ -18,12 +18,14 @@ import shutil
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ZhenError
 from ..model import ModelInfo, fingerprint, incomplete
 from ..settings import conversions_dir
 from .base import Batch, Output
+from .cpu import calibrate, import_ctranslate2, settle
 
 log = logging.getLogger(__name__)
 
@@ -36,17 +38,20 @@ class CTranslate2Engine:
         self.tokenizer = tokenizer
         self.device = device
         self.precision = precision
+        self.backend = settle().label if device == "cpu" else ""
 
     @classmethod
     def load(cls, model: ModelInfo, tokenizer, device: str, precision: str, threads: int | None) -> CTranslate2Engine:
         try:
-            import ctranslate2
+            ctranslate2 = import_ctranslate2()
         except ImportError:
             raise ZhenError("--engine ctranslate2 needs the ctranslate2 package: pip install ctranslate2") from None
         name = model.name
         converted = converted_model(name, model.fingerprint)
         kind, _, index = device.partition(":")
         cores = threads or os.cpu_count() or 1
+        if kind == "cpu":
+            calibrate(converted, cores)  # for the next runs: this one's backend is settled
         try:
             translator = ctranslate2.Translator(
                 str(converted),
@@ -63,15 +68,22 @@ class CTranslate2Engine:
         return cls(translator, tokenizer, device, precision)
 
     def generate(self, batches: Iterable[Batch]) -> Iterator[list[Output]]:
-        # Keep every worker busy: submit a few batches ahead, collect in order.
-        pending: deque = deque()
+        # Keep every worker busy: submit a few batches ahead, and a batch's
+        # teacher-forced scoring (see _decoded) as soon as its outputs are
+        # known, collecting it later; yield in order.
         ahead = 2 * self.translator.num_translators
+        decoding: deque = deque()
+        scoring: deque[_Decoded] = deque()
         for ids, request in batches:
-            pending.append(self._submit(ids, request))
-            if len(pending) >= ahead:
-                yield self._collect(*pending.popleft())
-        while pending:
-            yield self._collect(*pending.popleft())
+            decoding.append(self._submit(ids, request))
+            if len(decoding) >= ahead:
+                scoring.append(self._decoded(*decoding.popleft()))
+            while scoring and (scoring[0].ready() or len(scoring) > ahead):
+                yield self._collect(scoring.popleft())
+        while decoding:
+            scoring.append(self._decoded(*decoding.popleft()))
+        while scoring:
+            yield self._collect(scoring.popleft())
 
     def _submit(self, ids: list[list[int]], request):
         source = [self.tokenizer.convert_ids_to_tokens(row) for row in ids]
@@ -94,12 +106,9 @@ class CTranslate2Engine:
             ),
         )
 
-    def _collect(self, source: list[list[str]], request, results) -> list[Output]:
+    def _decoded(self, source: list[list[str]], request, results) -> _Decoded:
         eos = self.tokenizer.eos_token
-        try:
-            results = [result.result() for result in results]
-        except RuntimeError as err:  # e.g. "Library libcublas.so.12 is not found"
-            raise ZhenError(f"CTranslate2 failed on {self.device}: {err}; try --engine transformers") from None
+        results = _wait(results, self.device)
         hypotheses = [result.hypotheses[0] for result in results]
         finished = [bool(tokens) and tokens[-1] == eos for tokens in hypotheses]
         outputs = [tokens[:-1] if done else tokens for tokens, done in zip(hypotheses, finished, strict=True)]
@@ -108,16 +117,39 @@ class CTranslate2Engine:
         # except after a repetition penalty. Then score the outputs under the
         # model in a teacher-forced pass (as costly as greedy decoding, so
         # only then); it scores </s> after every output.
-        scores = [result.scores[0] for result in results]
         if request.repetition_penalty != 1 or request.no_repeat_ngram_size or request.length_penalty != 1:
-            scored = self.translator.score_batch(source, outputs)
-            scores = [
-                _mean(s.log_probs if done else s.log_probs[:-1]) for s, done in zip(scored, finished, strict=True)
-            ]
+            return _Decoded(outputs, finished, [], self.translator.score_batch(source, outputs, asynchronous=True))
+        return _Decoded(outputs, finished, [result.scores[0] for result in results])
+
+    def _collect(self, decoded: _Decoded) -> list[Output]:
+        scores = decoded.scores
+        if decoded.scoring:
+            scored = zip(_wait(decoded.scoring, self.device), decoded.finished, strict=True)
+            scores = [_mean(s.log_probs if done else s.log_probs[:-1]) for s, done in scored]
         return [
             Output(tuple(self.tokenizer.convert_tokens_to_ids(tokens)), score, done)
-            for tokens, score, done in zip(outputs, scores, finished, strict=True)
+            for tokens, score, done in zip(decoded.outputs, scores, decoded.finished, strict=True)
         ]
+
+
+@dataclass
+class _Decoded:
+    """A batch's outputs, with their scores or the scoring jobs that will give them."""
+
+    outputs: list[list[str]]
+    finished: list[bool]
+    scores: list[float]
+    scoring: list = field(default_factory=list)  # CTranslate2's asynchronous scoring results
+
+    def ready(self) -> bool:
+        return all(job.done() for job in self.scoring)
+
+
+def _wait(jobs, device: str) -> list:
+    try:
+        return [job.result() for job in jobs]
+    except RuntimeError as err:  # e.g. "Library libcublas.so.12 is not found"
+        raise ZhenError(f"CTranslate2 failed on {device}: {err}; try --engine transformers") from None
 
 
 def converted_model(name: str, model_fingerprint: str | None = None, damaged: Callable = incomplete) -> Path:
@@ -134,7 +166,7 @@ def converted_model(name: str, model_fingerprint: str | None = None, damaged: Ca
     root = target.parent
     if (target / "model.bin").is_file():
         return target
-    import ctranslate2
+    ctranslate2 = import_ctranslate2()
 
     log.info("converting %s for CTranslate2 into %s (once)", name, target)
     root.mkdir(parents=True, exist_ok=True)

@@ -28,6 +28,7 @@ _SET_BY_REQUEST = {
 
 class TransformersEngine:
     name = "transformers"
+    backend = ""  # no CPU code path is chosen: torch's own dispatch
 
     def __init__(self, model, tokenizer, device: str, precision: str):
         self.model = model
