@@ -133,6 +133,6 @@ class LazyEngine:
                 self._engine = CTranslate2Engine.load(
                     self._model, self._tokenizer, self.device, self.precision, self._threads
                 )
-            backend = f" ({self.backend})" if self.backend else ""
-            log.info("loaded %s: %s engine, %s%s, %s", self._model.name, self.name, self.device, backend, self.precision)
+            where = f"{self.device} ({self.backend})" if self.backend else self.device
+            log.info("loaded %s: %s engine, %s, %s", self._model.name, self.name, where, self.precision)
         return self._engine
