@@ -57,6 +57,22 @@ def test_the_fastest_backend_is_measured_once_and_used_by_the_next_process(uncho
     assert f"Selected ISA: {choice.isa}" in log
 
 
+def test_processes_starting_together_measure_once(unchosen, tiny_model):
+    if len(cpu.candidates()) < 2:
+        pytest.skip("one CPU backend here: nothing to choose")
+    converted = converted_model(str(tiny_model))
+    code = (
+        "import logging, sys; logging.basicConfig(level=logging.INFO, stream=sys.stdout)\n"
+        f"from pipeline.engines.cpu import calibrate; print(calibrate(__import__('pathlib').Path({str(converted)!r}), 1))"
+    )
+    workers = [
+        subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True) for _ in range(2)
+    ]
+    said = [worker.communicate(timeout=300)[0] for worker in workers]
+    assert sum("timing CTranslate2's CPU backends" in out for out in said) == 1
+    assert said[0].splitlines()[-1] == said[1].splitlines()[-1]  # both run the one choice
+
+
 def test_a_users_own_choice_wins_and_nothing_is_measured(unchosen, tiny_model):
     converted = converted_model(str(tiny_model))
     label, log = backend_of_a_new_process({**os.environ, "CT2_USE_MKL": "0"}, converted)

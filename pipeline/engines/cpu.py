@@ -31,6 +31,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
@@ -123,11 +125,17 @@ def calibrate(converted: Path, threads: int) -> Backend | None:
     identity, options = cpu_identity(), candidates()
     if any(name in os.environ for name in ENV) or len(options) < 2:
         return None
-    known = _choice(remembered().get(identity))
-    if known:
-        return known
-    log.info("timing CTranslate2's CPU backends on this CPU (once): %s", ", ".join(b.label for b in options))
-    seconds = {b: _time(b, converted, threads) for b in options}
+    with _alone():
+        known = _choice(remembered().get(identity))
+        if known:
+            return known
+        log.info("timing CTranslate2's CPU backends on this CPU (once): %s", ", ".join(b.label for b in options))
+        seconds = {b: _time(b, converted, threads) for b in options}
+        return _choose(identity, options, seconds)
+
+
+def _choose(identity: str, options: list[Backend], seconds: dict[Backend, float | None]) -> Backend | None:
+    """The fastest candidate, unless CTranslate2's own (the first) is within MARGIN of it; remembered."""
     timed = {b: s for b, s in seconds.items() if s is not None}
     default = options[0]
     if default not in timed:
@@ -145,11 +153,30 @@ def _time(backend: Backend, converted: Path, threads: int) -> float | None:
     command = [sys.executable, "-m", "pipeline.engines.cpu", str(converted), "--threads", str(threads)]
     env = {**os.environ, **backend.env()}
     root = Path(__file__).resolve().parents[2]
-    done = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True, timeout=600)
     try:
+        done = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True, timeout=600)
         return float(done.stdout.split()[-1]) if done.returncode == 0 else None
-    except (IndexError, ValueError):
+    except (OSError, subprocess.TimeoutExpired, IndexError, ValueError):
         return None
+
+
+@contextmanager
+def _alone() -> Iterator[None]:
+    """One process measures at a time (a cluster node starts several workers
+    at once, and timings taken side by side mean nothing); the others wait,
+    then find its choice."""
+    try:
+        import fcntl
+
+        path = cpu_backends_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(path.with_suffix(".lock"), "w")  # noqa: SIM115 (held across the yield)
+    except (ImportError, OSError):  # not POSIX, or a read-only cache: measure anyway
+        yield
+        return
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def _workload_seconds(converted: Path, threads: int) -> float:
