@@ -73,6 +73,25 @@ def test_processes_starting_together_measure_once(unchosen, tiny_model):
     assert said[0].splitlines()[-1] == said[1].splitlines()[-1]  # both run the one choice
 
 
+def test_a_larger_model_is_measured_again_a_smaller_one_not(unchosen, tiny_model, caplog):
+    if len(cpu.candidates()) < 2:
+        pytest.skip("one CPU backend here: nothing to choose")
+    converted = converted_model(str(tiny_model))
+    size = (converted / "model.bin").stat().st_size
+    other = next(b for b in cpu.candidates() if b != cpu.default_backend())
+    for measured_on, measured_again in ((size * 10, False), (size // 10, True)):
+        cpu_backends_path().parent.mkdir(parents=True, exist_ok=True)
+        entry = {"choice": other.__dict__, "seconds": {}, "model_bytes": measured_on}
+        cpu_backends_path().write_text(json.dumps({cpu.cpu_identity(): entry}))
+        caplog.clear()
+        with caplog.at_level("INFO", logger="pipeline.translate"):
+            choice = cpu.calibrate(converted, threads=1)
+        assert ("timing CTranslate2's CPU backends" in caplog.text) == measured_again
+        remembered = cpu.remembered()[cpu.cpu_identity()]
+        assert remembered["model_bytes"] == (size if measured_again else measured_on)
+        assert measured_again or choice == other
+
+
 def test_a_users_own_choice_wins_and_nothing_is_measured(unchosen, tiny_model):
     converted = converted_model(str(tiny_model))
     label, log = backend_of_a_new_process({**os.environ, "CT2_USE_MKL": "0"}, converted)

@@ -121,20 +121,30 @@ def cpu_identity() -> str:
 
 def calibrate(converted: Path, threads: int) -> Backend | None:
     """Time each candidate on ``converted`` and remember the fastest for this
-    CPU, once (nothing if the user chose, or there is one candidate); the choice."""
+    CPU (nothing if the user chose, or there is one candidate); the choice.
+
+    Once per CPU, and again only for a larger model than the one measured
+    (its size in bytes): a tiny demo model's timings say little about
+    opus-mt's, and the largest model run is where speed matters.
+    """
     identity, options = cpu_identity(), candidates()
     if any(name in os.environ for name in ENV) or len(options) < 2:
         return None
+    size = (converted / "model.bin").stat().st_size
     with _alone():
-        known = _choice(remembered().get(identity))
-        if known:
+        entry = remembered().get(identity) or {}
+        known = _choice(entry)
+        if known and entry.get("model_bytes", 0) >= size:
             return known
-        log.info("timing CTranslate2's CPU backends on this CPU (once): %s", ", ".join(b.label for b in options))
+        labels = ", ".join(b.label for b in options)
+        log.info("timing CTranslate2's CPU backends on this CPU (once, on the largest model run): %s", labels)
         seconds = {b: _time(b, converted, threads) for b in options}
-        return _choose(identity, options, seconds)
+        return _choose(identity, options, seconds, size)
 
 
-def _choose(identity: str, options: list[Backend], seconds: dict[Backend, float | None]) -> Backend | None:
+def _choose(
+    identity: str, options: list[Backend], seconds: dict[Backend, float | None], model_bytes: int
+) -> Backend | None:
     """The fastest candidate, unless CTranslate2's own (the first) is within MARGIN of it; remembered."""
     timed = {b: s for b, s in seconds.items() if s is not None}
     default = options[0]
@@ -144,7 +154,14 @@ def _choose(identity: str, options: list[Backend], seconds: dict[Backend, float 
     choice = fastest if timed[fastest] < (1 - MARGIN) * timed[default] else default
     timings = ", ".join(f"{b.label} {s:.2f} s" for b, s in timed.items())
     log.info("CPU backend for %s: %s (%s)", identity, choice.label, timings)
-    _remember(identity, choice, {b.label: round(s, 3) for b, s in timed.items()})
+    _remember(
+        identity,
+        {
+            "choice": choice.__dict__,
+            "seconds": {b.label: round(s, 3) for b, s in timed.items()},
+            "model_bytes": model_bytes,
+        },
+    )
     return choice
 
 
@@ -220,20 +237,20 @@ def remembered() -> dict:
     return remembered if isinstance(remembered, dict) else {}
 
 
-def _choice(entry) -> Backend | None:
+def _choice(entry: dict | None) -> Backend | None:
     """The backend a remembered entry names (None for none, or a damaged one: measured again)."""
     try:
-        return Backend(**entry["choice"])
+        return Backend(**entry["choice"]) if entry else None
     except (KeyError, TypeError):
         return None
 
 
-def _remember(identity: str, choice: Backend, seconds: dict[str, float]) -> None:
+def _remember(identity: str, entry: dict) -> None:
     """Add this CPU's choice to the file, atomically (another process may be writing)."""
     path = cpu_backends_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        known = {**remembered(), identity: {"choice": choice.__dict__, "seconds": seconds}}
+        known = {**remembered(), identity: entry}
         with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as out:
             json.dump(known, out, indent=1)
         os.replace(out.name, path)
