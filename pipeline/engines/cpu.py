@@ -6,7 +6,8 @@ known to be the fastest on a given CPU (MKL's code paths on AMD, AVX-512's
 clock cost). So the first time a model is run on a CPU, each candidate is
 timed on that model in a process of its own, and the fastest is remembered
 for this CPU and CTranslate2 version (``cpu-backends.json`` beside the
-converted models). Later processes run with it.
+converted models; measured again when a larger model runs). Later processes
+run with it.
 
 The library reads its choice from the environment once, when it is loaded:
 the remembered one must be there before the first ``import ctranslate2``,
