@@ -18,7 +18,7 @@ Both choices can change an int8 translation (on a random-weight model 6 of 60
 beam-4 outputs differed between MKL and oneDNN, and between AVX2 and
 AVX-512), so the backend a process runs is part of the translation cache's key.
 
-    python -m pipeline.engines.cpu CONVERTED_MODEL_DIR   # one candidate's time, as the environment sets it
+    python -c "from pipeline.engines.cpu import time_workload; print(time_workload('CONVERTED_DIR', 2))"
 """
 
 from __future__ import annotations
@@ -168,7 +168,8 @@ def _choose(
 
 def _time(backend: Backend, converted: Path, threads: int) -> float | None:
     """Seconds the benchmark workload takes under ``backend``, in a fresh process (None: it failed)."""
-    command = [sys.executable, "-m", "pipeline.engines.cpu", str(converted), "--threads", str(threads)]
+    code = f"from pipeline.engines.cpu import time_workload; print(time_workload({str(converted)!r}, {threads}))"
+    command = [sys.executable, "-c", code]
     env = {**os.environ, **backend.env()}
     root = Path(__file__).resolve().parents[2]
     try:
@@ -197,9 +198,11 @@ def _alone() -> Iterator[None]:
         yield
 
 
-def _workload_seconds(converted: Path, threads: int) -> float:
+def time_workload(converted: str | Path, threads: int) -> float:
+    """Seconds the benchmark workload takes here, with the backend the environment selects."""
     import ctranslate2
 
+    converted = Path(converted)
     vocabulary = _source_vocabulary(converted)
     rng = random.Random(0)
     source = [[*rng.choices(vocabulary, k=SOURCE_TOKENS - 1), "</s>"] for _ in range(SENTENCES)]
@@ -276,13 +279,3 @@ def _cpu() -> tuple[str, str, frozenset[str]]:
 
 def _x86() -> bool:
     return platform.machine().lower() in ("x86_64", "amd64", "i686", "x86")
-
-
-if __name__ == "__main__":
-    import argparse
-
-    parser = argparse.ArgumentParser(description="time the CPU backend the environment selects")
-    parser.add_argument("converted", type=Path)
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    args = parser.parse_args()
-    print(f"{_workload_seconds(args.converted, args.threads):.4f}")
