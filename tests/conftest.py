@@ -15,14 +15,15 @@ sys.path.insert(0, str(Path(__file__).parent))
 import tiny_encoder
 import tiny_marian
 
-from pipeline.engines.cpu import ENV, default_backend
+from pipeline.engines.cpu import CHOSEN_BY_ZHEN, ENV, default_backend
 
 # CTranslate2 runs its own default CPU backend in the tests, said in the
 # environment (inherited by every zhen process they start): so no test
 # measures backends but the one about it, and the pytest process and its zhen
 # processes run the same code path (their translations share cache keys).
-if not any(name in os.environ for name in ENV):
+if CHOSEN_BY_ZHEN in os.environ or not any(name in os.environ for name in ENV):
     os.environ.update(default_backend().env())
+    os.environ.pop(CHOSEN_BY_ZHEN, None)
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "corpus" / "xiaomi-ecosystem-interview.zh.txt"

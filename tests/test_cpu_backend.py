@@ -22,7 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 @pytest.fixture
 def unchosen(monkeypatch, tmp_path):
     """No backend in the environment, and nothing remembered yet."""
-    for name in cpu.ENV:
+    for name in (*cpu.ENV, cpu.CHOSEN_BY_ZHEN):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ZHEN_MODELS_DIR", str(tmp_path / "models"))
     return tmp_path
@@ -90,6 +90,26 @@ def test_a_larger_model_is_measured_again_a_smaller_one_not(unchosen, tiny_model
         remembered = cpu.remembered()[cpu.cpu_identity()]
         assert remembered["model_bytes"] == (size if measured_again else measured_on)
         assert measured_again or choice == other
+
+
+def test_a_process_that_loaded_the_remembered_choice_still_measures_a_larger_model(unchosen, tiny_model):
+    # The remembered choice is in the environment by then; it is zhen's, not the user's.
+    if len(cpu.candidates()) < 2:
+        pytest.skip("one CPU backend here: nothing to choose")
+    converted = converted_model(str(tiny_model))
+    other = next(b for b in cpu.candidates() if b != cpu.default_backend())
+    cpu_backends_path().parent.mkdir(parents=True, exist_ok=True)
+    entry = {"choice": other.__dict__, "seconds": {}, "model_bytes": 1}
+    cpu_backends_path().write_text(json.dumps({cpu.cpu_identity(): entry}))
+    code = (
+        "import logging, sys, pathlib; logging.basicConfig(level=logging.INFO, stream=sys.stdout)\n"
+        "from pipeline.engines.cpu import calibrate, import_ctranslate2, settle\n"
+        f"import_ctranslate2(); print(settle().label); calibrate(pathlib.Path({str(converted)!r}), 1)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == other.label  # the remembered choice was loaded
+    assert "timing CTranslate2's CPU backends" in done.stdout  # and a larger model measured again
 
 
 def test_a_users_own_choice_wins_and_nothing_is_measured(unchosen, tiny_model):

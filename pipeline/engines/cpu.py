@@ -44,6 +44,9 @@ from ..settings import cpu_backends_path
 log = logging.getLogger("pipeline.translate")
 
 ENV = ("CT2_USE_MKL", "CT2_FORCE_CPU_ISA")
+# Set beside them when zhen put its remembered choice in the environment (its
+# child processes inherit both), so that they are not taken for the user's.
+CHOSEN_BY_ZHEN = "ZHEN_CPU_BACKEND"
 # Another backend replaces CTranslate2's own choice only if this much faster:
 # timings on a shared machine move by a few percent.
 MARGIN = 0.05
@@ -79,8 +82,13 @@ def settle() -> Backend:
     if "ctranslate2" not in sys.modules and not any(name in os.environ for name in ENV):
         mine = _choice(remembered().get(cpu_identity()))
         if mine:
-            os.environ.update(mine.env())
+            os.environ.update({**mine.env(), CHOSEN_BY_ZHEN: mine.label})
     return in_effect()
+
+
+def user_chose() -> bool:
+    """Did the user set CTranslate2's CPU backend (rather than zhen, or nobody)?"""
+    return any(name in os.environ for name in ENV) and CHOSEN_BY_ZHEN not in os.environ
 
 
 def in_effect() -> Backend:
@@ -129,7 +137,7 @@ def calibrate(converted: Path, threads: int) -> Backend | None:
     opus-mt's, and the largest model run is where speed matters.
     """
     identity, options = cpu_identity(), candidates()
-    if any(name in os.environ for name in ENV) or len(options) < 2:
+    if user_chose() or len(options) < 2:
         return None
     size = (converted / "model.bin").stat().st_size
     with _alone():
